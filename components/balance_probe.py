@@ -1,0 +1,801 @@
+"""grpc-lb-check: measure how one client's gRPC calls spread over the backends behind a target.
+
+gRPC multiplexes every call of a channel over one long-lived HTTP/2 connection. A per-connection
+(L4) balancer such as a ClusterIP Service therefore sends all calls of a channel to one pod. The
+probe makes that visible: it sends unary `helloworld.Greeter/SayHello` calls (answered by the demo
+greeter in demo/greeter, which names the pod that served it), counts where they landed, and
+says whether the path balances per request.
+
+    grpc-lb-check grpctest.dev.example.com:443 --tls --cacert ca.pem --expect-backends 3
+
+Exit status: 0 balanced, 1 pinned or over --threshold, 2 error (unreachable, TLS, deadline, bad
+arguments). Tallying, imbalance and the verdict are pure functions, unit-tested on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TextIO
+
+import grpc
+
+from . import _helloworld as hw
+
+__all__ = [
+    "EXIT_BALANCED",
+    "EXIT_ERROR",
+    "EXIT_UNBALANCED",
+    "Options",
+    "ProbeError",
+    "RunResult",
+    "Verdict",
+    "build_report",
+    "exit_code",
+    "format_report",
+    "imbalance",
+    "judge",
+    "main",
+    "parse_args",
+    "percentile",
+    "tally",
+]
+
+EXIT_BALANCED = 0
+EXIT_UNBALANCED = 1
+EXIT_ERROR = 2
+
+VerdictKind = Literal["balanced", "pinned", "unbalanced"]
+
+# A channel that carried fewer calls than this and still saw one backend may have done so by
+# chance (with 3 backends and 20 calls spread per request, the odds are 3 * (1/3)**20 ~ 1e-9).
+MIN_CALLS_TO_JUDGE_A_CHANNEL = 20
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+class ProbeError(Exception):
+    """A failure that makes the measurement meaningless; main() prints it as one line, exit 2."""
+
+
+# ----------------------------------------------------------------------------- pure functions
+
+
+def tally(backends: Iterable[str]) -> dict[str, int]:
+    """Calls per backend, busiest first (ties by name, so output is stable)."""
+    counts = Counter(backends)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def fair_share_backends(counts: Mapping[str, int], expected: int | None) -> int:
+    """How many backends the calls should have been shared by: those seen, or the number the
+    user said exist if that is more (a backend that got no call never shows up in `counts`)."""
+    seen = sum(1 for c in counts.values() if c > 0)
+    return max(seen, expected or 0)
+
+
+def imbalance(counts: Mapping[str, int], expected: int | None = None) -> float:
+    """Busiest backend's calls divided by its fair share (total / backends).
+
+    1.0 is a perfect spread; N means one backend took everything while N were expected. With
+    one backend seen and no expectation it is 1.0: the ratio alone cannot tell one pod from a
+    pinned path, which is why judge() also looks at how many backends answered.
+    """
+    total = sum(counts.values())
+    n = fair_share_backends(counts, expected)
+    if total <= 0 or n == 0:
+        return 0.0
+    return max(counts.values()) * n / total
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of `values`; 0.0 when empty. Nearest rank, not
+    interpolation: p99 of 300 calls is a latency that some call really had."""
+    if not values:
+        return 0.0
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile q must be within 0..100, got {q}")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: VerdictKind
+    reason: str
+    notes: tuple[str, ...] = ()
+
+
+def _is_local(target: str) -> bool:
+    host = target.split("///")[-1].rsplit(":", 1)[0] if ":" in target else target
+    return host in _LOCAL_HOSTS
+
+
+def _pinned_cause(total: int, channels: int, lb_policy: str | None) -> str:
+    if lb_policy == "round_robin":
+        return (
+            "round_robin had only one address to use: the target resolves to a single IP (a "
+            "ClusterIP Service, not a headless one) or only one pod is ready. Use a headless "
+            "Service (clusterIP: None) and a dns:/// target, or an L7 proxy."
+        )
+    if channels == 1:
+        return (
+            f"all {total} calls on one channel went to one backend: the path balances per "
+            "connection (L4), like a ClusterIP Service or a TCP load balancer. Use an L7 proxy "
+            "(ingress-nginx with backend-protocol GRPC), a headless Service with round_robin, "
+            "or a mesh."
+        )
+    return (
+        f"all {channels} channels ({channels} connections) landed on one backend: only one "
+        "backend is ready, or the path pins connections (session affinity, a single upstream). "
+        "Check the ready endpoints, then use an L7 proxy, a headless Service with round_robin, "
+        "or a mesh."
+    )
+
+
+def judge(
+    counts: Mapping[str, int],
+    per_channel: Sequence[Mapping[str, int]],
+    *,
+    expected: int | None,
+    threshold: float,
+    lb_policy: str | None = None,
+    target: str = "",
+) -> Verdict:
+    """Balanced, pinned or unbalanced, with the likely cause.
+
+    pinned:     one backend answered every call while more exist (or their number is unknown),
+                or every channel that carried enough calls stuck to a single backend: the
+                spread then only reflects where connections landed, i.e. per-connection (L4).
+    unbalanced: several backends answered, but the busiest took more than `threshold` times
+                its fair share, or fewer backends answered than `expected`.
+    balanced:   otherwise.
+    """
+    total = sum(counts.values())
+    seen = sum(1 for c in counts.values() if c > 0)
+    ratio = imbalance(counts, expected)
+    notes: list[str] = []
+    if expected is not None and seen > expected:
+        notes.append(
+            f"{seen} backends answered but {expected} were expected (a rollout in progress?); "
+            f"fair share is over {seen}."
+        )
+    if _is_local(target):
+        notes.append(
+            "The target is local: if it is a `kubectl port-forward`, every call goes to the "
+            "ONE pod the tunnel picked, so it always looks pinned; measure through the ingress "
+            "or from a pod inside the cluster instead."
+        )
+
+    if total <= 0:
+        raise ValueError("judge() needs at least one successful call")
+    if seen == 1:
+        if expected == 1:
+            return Verdict(
+                "balanced", "one backend was expected and it answered every call.", tuple(notes)
+            )
+        if expected is None:
+            notes.append(
+                "Only one backend answered and --expect-backends was not given; if the "
+                "service really has a single ready pod, pass --expect-backends 1."
+            )
+        cause = _pinned_cause(total, len(per_channel), lb_policy)
+        return Verdict("pinned", cause, tuple(notes))
+
+    judged = [ch for ch in per_channel if sum(ch.values()) >= MIN_CALLS_TO_JUDGE_A_CHANNEL]
+    if judged and all(sum(1 for c in ch.values() if c > 0) == 1 for ch in judged):
+        why = (
+            "pick_first sends a channel's calls to the first address that connects; use "
+            "--lb-policy round_robin (a headless Service's client config)."
+            if lb_policy == "pick_first"
+            else "the path balances per connection (L4). Use an L7 proxy, a headless Service "
+            "with round_robin, or a mesh."
+        )
+        return Verdict(
+            "pinned",
+            f"each of the {len(judged)} channels kept all its calls on a single backend; the "
+            f"spread over {seen} backends only shows where the connections landed: {why}",
+            tuple(notes),
+        )
+    if expected is not None and seen < expected:
+        return Verdict(
+            "unbalanced",
+            f"only {seen} of {expected} expected backends answered: the others are not ready, "
+            "not selected by the Service, or missing from the proxy's upstreams.",
+            tuple(notes),
+        )
+    if ratio > threshold:
+        return Verdict(
+            "unbalanced",
+            f"the busiest backend took {ratio:.2f}x its fair share (threshold {threshold:.2f}): "
+            "weighted or sticky balancing, a slow or overloaded pod, or too few calls to judge "
+            "(raise --calls).",
+            tuple(notes),
+        )
+    return Verdict(
+        "balanced",
+        f"calls spread over {seen} backends; the busiest took {ratio:.2f}x its fair share "
+        f"(threshold {threshold:.2f}).",
+        tuple(notes),
+    )
+
+
+def exit_code(verdict: Verdict | None) -> int:
+    """0 balanced, 1 pinned or unbalanced, 2 when there is no verdict (an error)."""
+    if verdict is None:
+        return EXIT_ERROR
+    return EXIT_BALANCED if verdict.kind == "balanced" else EXIT_UNBALANCED
+
+
+# ----------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Options:
+    target: str
+    calls: int = 300
+    channels: int = 1
+    concurrency: int = 16
+    timeout: float = 5.0
+    tls: bool = False
+    cacert: str | None = None
+    authority: str | None = None
+    lb_policy: str | None = None
+    threshold: float = 1.5
+    expect_backends: int | None = None
+    backend_header: str | None = None
+    stream_messages: int = 0
+    name: str = "grpc-lb-check"
+    json: bool = False
+    quiet: bool = False
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _threshold(text: str) -> float:
+    value = _positive_float(text)
+    if value < 1.0:
+        # The busiest backend always has at least its fair share, so a ratio below 1 can never
+        # be met and every run would fail.
+        raise argparse.ArgumentTypeError(f"must be 1.0 or more (1.0 = perfect spread), got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grpc-lb-check",
+        description=(
+            "Send gRPC calls to TARGET (the demo greeter, helloworld.Greeter/SayHello) and report "
+            "how they spread over the backends behind it. Exit 0 balanced, 1 pinned or over "
+            "--threshold, 2 error."
+        ),
+    )
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        help="host:port, or a gRPC target such as dns:///svc.ns.svc.cluster.local:50051 or "
+        "ipv4:10.0.0.1:50051,10.0.0.2:50051",
+    )
+    p.add_argument("--calls", type=_positive_int, default=300, help="unary calls (default 300)")
+    p.add_argument(
+        "--channels",
+        type=_positive_int,
+        default=1,
+        help="independent channels, each with its own connection (default 1); calls are "
+        "dealt to them in turn",
+    )
+    p.add_argument(
+        "--concurrency", type=_positive_int, default=16, help="calls in flight (default 16)"
+    )
+    p.add_argument(
+        "--timeout", type=_positive_float, default=5.0, help="per-call deadline, seconds (5)"
+    )
+    p.add_argument("--tls", action="store_true", help="use TLS (default plaintext)")
+    p.add_argument("--cacert", metavar="FILE", help="PEM CA bundle to verify the server (--tls)")
+    p.add_argument(
+        "--authority",
+        metavar="NAME",
+        help="host name for :authority and TLS verification, when TARGET is an IP or a tunnel",
+    )
+    p.add_argument(
+        "--lb-policy",
+        choices=("round_robin", "pick_first"),
+        help="client-side policy; round_robin with a dns:/// or multi-address ipv4: target is "
+        "the headless-Service path (default: gRPC's, pick_first)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=1.5,
+        help="highest busiest-backend/fair-share ratio that still counts as balanced (1.5)",
+    )
+    p.add_argument(
+        "--expect-backends",
+        type=_positive_int,
+        metavar="N",
+        help="backends (ready pods) that should share the calls; without it a single "
+        "answering backend counts as pinned",
+    )
+    p.add_argument(
+        "--backend-header",
+        metavar="HEADER",
+        help="take the backend id from this response header (e.g. x-served-by) instead of "
+        "the reply text",
+    )
+    p.add_argument(
+        "--stream-messages",
+        type=_non_negative_int,
+        default=0,
+        metavar="M",
+        help="also send M messages over ONE SayHelloBidiStream and report where they went "
+        "(a stream never moves between backends; informational, not in the verdict)",
+    )
+    p.add_argument("--name", default="grpc-lb-check", help="name sent in each HelloRequest")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return p
+
+
+_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:", "vsock:")
+
+
+def parse_args(argv: Sequence[str] | None) -> Options:
+    """Options from the command line; argparse prints usage and exits 2 on bad input."""
+    parser = _parser()
+    ns = parser.parse_args(argv)
+    target: str = ns.target.strip()
+    if not target:
+        parser.error("TARGET is empty; give host:port")
+    if "://" in target and not target.startswith(_SCHEMES):
+        parser.error(
+            f"TARGET {target!r} looks like a URL; give host:port (e.g. grpc.example.com:443) "
+            "and --tls for https"
+        )
+    if ns.cacert and not ns.tls:
+        parser.error("--cacert verifies a TLS server: add --tls")
+    if ns.channels > ns.calls:
+        parser.error(
+            f"--channels ({ns.channels}) exceeds --calls ({ns.calls}): a channel "
+            "without calls measures nothing"
+        )
+    header = ns.backend_header.strip().lower() if ns.backend_header else None
+    if ns.backend_header is not None and not header:
+        parser.error("--backend-header is empty")
+    return Options(
+        target=target,
+        calls=ns.calls,
+        channels=ns.channels,
+        concurrency=ns.concurrency,
+        timeout=ns.timeout,
+        tls=ns.tls,
+        cacert=ns.cacert,
+        authority=ns.authority,
+        lb_policy=ns.lb_policy,
+        threshold=ns.threshold,
+        expect_backends=ns.expect_backends,
+        backend_header=header,
+        stream_messages=ns.stream_messages,
+        name=ns.name,
+        json=ns.json,
+        quiet=ns.quiet,
+    )
+
+
+# ----------------------------------------------------------------------------- measurement
+
+
+@dataclass
+class RunResult:
+    """Raw outcome of a run; build_report() turns it into numbers and a verdict."""
+
+    per_channel: list[Counter[str]]
+    latencies_s: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    first_error: str | None = None
+    unnamed: int = 0
+    elapsed_s: float = 0.0
+    stream: Counter[str] | None = None
+
+
+def _channel_options(opts: Options) -> list[tuple[str, Any]]:
+    options: list[tuple[str, Any]] = [
+        # Without this, channels with equal target and arguments share gRPC's global subchannel
+        # pool, i.e. ONE connection: --channels 3 would still measure a single connection.
+        ("grpc.use_local_subchannel_pool", 1),
+    ]
+    if opts.lb_policy:
+        options.append(("grpc.lb_policy_name", opts.lb_policy))
+    if opts.authority:
+        options.append(("grpc.default_authority", opts.authority))
+        if opts.tls:
+            options.append(("grpc.ssl_target_name_override", opts.authority))
+    return options
+
+
+def _credentials(opts: Options) -> grpc.ChannelCredentials | None:
+    if not opts.tls:
+        return None
+    root: bytes | None = None
+    if opts.cacert:
+        try:
+            with open(opts.cacert, "rb") as f:
+                root = f.read()
+        except OSError as exc:
+            raise ProbeError(f"cannot read --cacert {opts.cacert}: {exc.strerror}") from None
+        if b"-----BEGIN CERTIFICATE-----" not in root:
+            raise ProbeError(f"--cacert {opts.cacert} holds no PEM certificate")
+    return grpc.ssl_channel_credentials(root_certificates=root)
+
+
+def _open_channel(opts: Options, creds: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
+    options = _channel_options(opts)
+    if creds is None:
+        return grpc.aio.insecure_channel(opts.target, options=options)
+    return grpc.aio.secure_channel(opts.target, creds, options=options)
+
+
+def describe_rpc_error(err: grpc.aio.AioRpcError, opts: Options) -> str:
+    """One line: what failed, gRPC's own words, and the likely fix."""
+    code = err.code()
+    details = (err.details() or "").replace("\n", " ").strip()
+    low = details.lower()
+    hint = ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        if any(w in low for w in ("ssl", "tls", "handshake", "certificate")):
+            hint = (
+                "TLS failed: check --cacert (the CA that signed the server certificate) and "
+                "--authority (a name in the certificate), or drop --tls if the port is plaintext"
+            )
+        elif opts.tls and "socket closed" in low:
+            hint = "the port closed the TLS connection: is it plaintext? then drop --tls"
+        elif not opts.tls and any(w in low for w in ("socket closed", "connection reset")):
+            hint = "the port dropped a plaintext connection: if it serves TLS, add --tls"
+        else:
+            hint = "nothing answered: check the address, port and that backends are ready"
+    elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        hint = f"no answer within --timeout {opts.timeout:g}s: the path or backends are stuck"
+    elif code == grpc.StatusCode.UNIMPLEMENTED:
+        hint = (
+            "the server does not serve helloworld.Greeter; deploy the demo greeter "
+            "(demo/greeter) behind the same path"
+        )
+    elif code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        hint = "an authorization policy refused the probe; allow its identity or run it elsewhere"
+    text = f"{code.name}: {details}" if details else code.name
+    return f"{text} ({hint})" if hint else text
+
+
+class _Progress:
+    """Progress on stderr about once a second, so short runs print nothing."""
+
+    def __init__(self, total: int, out: TextIO | None) -> None:
+        self.total = total
+        self.done = 0
+        self._out = out
+        self._start = time.perf_counter()
+
+    async def run(self) -> None:
+        if self._out is None:
+            return
+        while True:
+            await asyncio.sleep(1.0)
+            rate = self.done / max(time.perf_counter() - self._start, 1e-9)
+            print(
+                f"grpc-lb-check: {self.done}/{self.total} calls, {rate:.0f} calls/s",
+                file=self._out,
+                flush=True,
+            )
+
+
+async def _warm_up(channels: Sequence[grpc.aio.Channel], opts: Options) -> None:
+    """One call per channel before timing: connection set-up (TCP, TLS, HTTP/2) stays out of
+    the latencies, and an unreachable target fails fast with gRPC's reason."""
+    for ch in channels:
+        say_hello = ch.unary_unary(
+            hw.METHOD_SAY_HELLO,
+            request_serializer=hw.encode_request,
+            response_deserializer=hw.decode_reply,
+        )
+        try:
+            await say_hello(opts.name, timeout=opts.timeout)
+        except grpc.aio.AioRpcError as err:
+            raise ProbeError(
+                f"cannot call SayHello on {opts.target}: {describe_rpc_error(err, opts)}"
+            ) from None
+
+
+async def _run_stream(channel: grpc.aio.Channel, opts: Options) -> Counter[str]:
+    bidi = channel.stream_stream(
+        hw.METHOD_SAY_HELLO_BIDI_STREAM,
+        request_serializer=hw.encode_request,
+        response_deserializer=hw.decode_reply,
+    )
+    # Whole-stream deadline: a stuck stream must not hang the probe.
+    call = bidi(timeout=opts.timeout + opts.stream_messages * 0.1)
+    seen: Counter[str] = Counter()
+    header_backend: str | None = None
+    if opts.backend_header:
+        md = await call.initial_metadata()
+        header_backend = _header_value(md, opts.backend_header)
+    try:
+        for _ in range(opts.stream_messages):
+            await call.write(opts.name)
+            reply = await call.read()
+            if reply is grpc.aio.EOF:
+                break
+            backend = header_backend or hw.backend_from_reply(str(reply))
+            seen[backend or "?"] += 1
+        await call.done_writing()
+    except grpc.aio.AioRpcError as err:
+        raise ProbeError(
+            f"SayHelloBidiStream on {opts.target} failed: {describe_rpc_error(err, opts)}"
+        ) from None
+    return seen
+
+
+def _header_value(md: Any, header: str) -> str | None:
+    if md is None:
+        return None
+    for key, value in md:
+        if key.lower() == header:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return None
+
+
+async def _measure(opts: Options, progress_out: TextIO | None) -> RunResult:
+    creds = _credentials(opts)
+    channels = [_open_channel(opts, creds) for _ in range(opts.channels)]
+    try:
+        await _warm_up(channels, opts)
+        stubs = [
+            ch.unary_unary(
+                hw.METHOD_SAY_HELLO,
+                request_serializer=hw.encode_request,
+                response_deserializer=hw.decode_reply,
+            )
+            for ch in channels
+        ]
+        result = RunResult(per_channel=[Counter() for _ in channels])
+        progress = _Progress(opts.calls, progress_out)
+        next_call = 0
+        header = opts.backend_header
+        n_channels = len(channels)
+        clock = time.perf_counter
+
+        async def worker() -> None:
+            # Workers pull call numbers from a shared counter (safe: one event loop thread), so
+            # exactly `calls` calls run with at most `concurrency` in flight.
+            nonlocal next_call
+            while next_call < opts.calls:
+                i = next_call
+                next_call += 1
+                ch = i % n_channels
+                started = clock()
+                try:
+                    call = stubs[ch](opts.name, timeout=opts.timeout)
+                    reply = await call
+                    if header:
+                        backend = _header_value(await call.initial_metadata(), header)
+                    else:
+                        backend = hw.backend_from_reply(reply)
+                except grpc.aio.AioRpcError as err:
+                    code = err.code().name
+                    result.errors[code] += 1
+                    if result.first_error is None:
+                        result.first_error = describe_rpc_error(err, opts)
+                    progress.done += 1
+                    continue
+                result.latencies_s.append(clock() - started)
+                if backend is None:
+                    result.unnamed += 1
+                else:
+                    result.per_channel[ch][backend] += 1
+                progress.done += 1
+
+        reporter = asyncio.create_task(progress.run())
+        start = clock()
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(opts.concurrency, opts.calls))))
+        finally:
+            reporter.cancel()
+        result.elapsed_s = clock() - start
+        if opts.stream_messages:
+            result.stream = await _run_stream(channels[0], opts)
+        return result
+    finally:
+        for ch in channels:
+            await ch.close()
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def build_report(opts: Options, run: RunResult) -> dict[str, Any]:
+    """The JSON document (and the source of the text report). Pure: no I/O."""
+    counts: Counter[str] = Counter()
+    for ch in run.per_channel:
+        counts.update(ch)
+    backends = tally(counts.elements())
+    ok = len(run.latencies_s)
+    failed = sum(run.errors.values())
+    verdict: Verdict | None = None
+    error: str | None = None
+    if failed:
+        error = (
+            f"{failed} of {opts.calls} calls failed "
+            f"({', '.join(f'{k} x{v}' for k, v in sorted(run.errors.items()))}); first: "
+            f"{run.first_error}"
+        )
+    elif run.unnamed:
+        where = (
+            f"the response header {opts.backend_header!r}"
+            if opts.backend_header
+            else "the reply text ('Hello <name> from <backend>')"
+        )
+        error = (
+            f"{run.unnamed} of {ok} replies did not name a backend in {where}: TARGET is not "
+            "the demo greeter (demo/greeter), or pass --backend-header with the header your "
+            "server sets"
+        )
+    elif backends:
+        verdict = judge(
+            backends,
+            run.per_channel,
+            expected=opts.expect_backends,
+            threshold=opts.threshold,
+            lb_policy=opts.lb_policy,
+            target=opts.target,
+        )
+    n_fair = fair_share_backends(backends, opts.expect_backends)
+    ms = [x * 1000 for x in run.latencies_s]
+    report: dict[str, Any] = {
+        "target": opts.target,
+        "tls": opts.tls,
+        "authority": opts.authority,
+        "lb_policy": opts.lb_policy or "pick_first",
+        "channels": opts.channels,
+        "concurrency": min(opts.concurrency, opts.calls),
+        "calls": {"requested": opts.calls, "ok": ok, "failed": failed},
+        "errors": dict(sorted(run.errors.items())),
+        "backends": backends,
+        "per_channel": [tally(ch.elements()) for ch in run.per_channel],
+        "backends_seen": len(backends),
+        "expected_backends": opts.expect_backends,
+        "fair_share": round(ok / n_fair, 3) if n_fair else None,
+        "imbalance": round(imbalance(backends, opts.expect_backends), 3) if backends else None,
+        "threshold": opts.threshold,
+        "latency_ms": {
+            "p50": round(percentile(ms, 50), 3),
+            "p99": round(percentile(ms, 99), 3),
+            "max": round(max(ms), 3) if ms else 0.0,
+        },
+        "elapsed_s": round(run.elapsed_s, 3),
+        "calls_per_s": round((ok + failed) / run.elapsed_s, 1) if run.elapsed_s > 0 else None,
+        "stream": None,
+        "verdict": verdict.kind if verdict else "error",
+        "reason": verdict.reason if verdict else error,
+        "notes": list(verdict.notes) if verdict else [],
+        "exit_code": exit_code(verdict),
+    }
+    if run.stream is not None:
+        report["stream"] = {
+            "messages": sum(run.stream.values()),
+            "backends": tally(run.stream.elements()),
+        }
+    return report
+
+
+def error_report(opts: Options, message: str) -> dict[str, Any]:
+    """The JSON document when no measurement could be made."""
+    return {
+        "target": opts.target,
+        "verdict": "error",
+        "reason": message,
+        "exit_code": EXIT_ERROR,
+    }
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """The human-readable report."""
+    calls = report["calls"]
+    mode = "tls" if report["tls"] else "plaintext"
+    if report.get("authority"):
+        mode += f", authority {report['authority']}"
+    lines = [
+        f"target      {report['target']} ({mode}, {report['channels']} channel"
+        f"{'s' if report['channels'] != 1 else ''}, lb {report['lb_policy']})",
+        f"calls       {calls['ok']} ok, {calls['failed']} failed in {report['elapsed_s']:.2f} s"
+        f" ({report['calls_per_s'] or 0:.0f} calls/s, {report['concurrency']} in flight)",
+    ]
+    backends: Mapping[str, int] = report["backends"]
+    if backends:
+        ok = max(calls["ok"], 1)
+        width = max(len(b) for b in backends)
+        lines.append(f"{'backend':<{max(width, 7)}}  {'calls':>6}  share")
+        for name, n in backends.items():
+            lines.append(f"{name:<{max(width, 7)}}  {n:>6}  {100 * n / ok:5.1f}%")
+        expected = report["expected_backends"]
+        if expected and len(backends) < expected:
+            lines.append(f"({expected - len(backends)} of {expected} expected backends: 0 calls)")
+        if len(report["per_channel"]) > 1:
+            for i, ch in enumerate(report["per_channel"]):
+                spread = ", ".join(f"{b} {n}" for b, n in ch.items())
+                lines.append(f"channel {i}   {spread}")
+        lines.append(
+            f"imbalance   {report['imbalance']:.2f} (busiest / fair share of {report['fair_share']}"
+            f" calls; threshold {report['threshold']:.2f})"
+        )
+    lat = report["latency_ms"]
+    lines.append(f"latency     p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms")
+    stream = report.get("stream")
+    if stream:
+        where = ", ".join(f"{b} {n}" for b, n in stream["backends"].items())
+        lines.append(
+            f"stream      {stream['messages']} messages on one SayHelloBidiStream: {where} "
+            "(a stream stays on one backend on every path)"
+        )
+    lines.append(f"verdict     {report['verdict'].upper()}: {report['reason']}")
+    lines.extend(f"note        {n}" for n in report["notes"])
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)  # exits 2 with argparse's usage message on bad arguments
+    progress_out = None if opts.quiet else sys.stderr
+    try:
+        run = asyncio.run(_measure(opts, progress_out))
+    except ProbeError as exc:
+        print(f"grpc-lb-check: error: {exc}", file=sys.stderr)
+        if opts.json:
+            print(json.dumps(error_report(opts, str(exc)), indent=2))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("grpc-lb-check: interrupted", file=sys.stderr)
+        return 130
+    report = build_report(opts, run)
+    print(json.dumps(report, indent=2) if opts.json else format_report(report))
+    if report["exit_code"] == EXIT_ERROR:
+        print(f"grpc-lb-check: error: {report['reason']}", file=sys.stderr)
+    return int(report["exit_code"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

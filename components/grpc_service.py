@@ -1,0 +1,598 @@
+"""GrpcService: one gRPC server on Kubernetes (ServiceAccount, Deployment, Service, and when
+they apply a PodDisruptionBudget and a HorizontalPodAutoscaler).
+
+A plain ClusterIP Service balances per TCP connection, and a gRPC channel keeps one connection,
+so by itself it pins every call of a client to one pod. GrpcService marks its port as HTTP/2
+(`appProtocol: kubernetes.io/h2c`) so L7 proxies and meshes balance it per request, and with
+`headless=True` it publishes every pod address for client-side `round_robin`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, field_validator, model_validator
+
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_dns_label,
+    check_dns_subdomain,
+    check_label_map,
+    check_port,
+)
+
+__all__ = [
+    "ROUND_ROBIN_SERVICE_CONFIG",
+    "AutoscalingArgs",
+    "GrpcService",
+    "GrpcServiceArgs",
+    "GrpcServiceInfo",
+    "ProbeArgs",
+    "ResourcesArgs",
+    "SecurityArgs",
+    "ServerTlsArgs",
+]
+
+PORT_NAME = "grpc"
+HEALTH_PORT_NAME = "grpc-health"
+MESH_INJECT_ANNOTATION = "linkerd.io/inject"
+TLS_MOUNT_PATH = "/etc/grpc-kube/tls"
+
+
+class ResourcesArgs(ArgsModel):
+    """CPU and memory for the gRPC container. Limits are set by default because scanners
+    (checkov CKV_K8S_10-13) flag containers without them and because an unbounded pod can starve
+    its neighbours."""
+
+    cpu_request: str = "100m"
+    """CPU request (default `100m`)."""
+    cpu_limit: str | None = "1"
+    """CPU limit (default `1`); None removes it (some teams avoid CFS throttling)."""
+    memory_request: str = "128Mi"
+    """Memory request (default `128Mi`)."""
+    memory_limit: str = "256Mi"
+    """Memory limit (default `256Mi`)."""
+
+
+class SecurityArgs(ArgsModel):
+    """Pod Security Standards `restricted` by default. Each field relaxes one thing, explicitly."""
+
+    run_as_user: int = Field(default=10001, ge=1)
+    """UID the container runs as (default 10001: non-root and above 10000, so it cannot collide
+    with a host user; checkov CKV_K8S_40)."""
+    run_as_group: int = Field(default=10001, ge=1)
+    """GID the container runs as (default 10001)."""
+    read_only_root_filesystem: bool = True
+    """Mount the root filesystem read-only (default True). A writable `/tmp` emptyDir is always
+    mounted, so most servers need no change; set False only if the server writes elsewhere."""
+    allow_privilege_escalation: bool = False
+    """Default False (PSS restricted). True violates `restricted`."""
+    added_capabilities: tuple[str, ...] = ()
+    """Capabilities added back after `drop: [ALL]` (default none). Only NET_BIND_SERVICE is
+    allowed by PSS restricted."""
+    seccomp_profile: Literal["RuntimeDefault", "Unconfined"] = "RuntimeDefault"
+    """Seccomp profile (default RuntimeDefault, required by PSS restricted)."""
+
+
+class ProbeArgs(ArgsModel):
+    """Native Kubernetes gRPC probes (grpc.health.v1, GA since 1.27)."""
+
+    enabled: bool = True
+    """Default True. Turn off for servers that do not implement grpc.health.v1."""
+    service: str = ""
+    """Service name sent in the HealthCheckRequest (default "": the server's overall health)."""
+    initial_delay_seconds: int = Field(default=0, ge=0)
+    period_seconds: int = Field(default=10, ge=1)
+    timeout_seconds: int = Field(default=1, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+
+
+class AutoscalingArgs(ArgsModel):
+    """A HorizontalPodAutoscaler (autoscaling/v2) on CPU. When set, the Deployment's replica
+    count is left to the HPA (not written by Pulumi, so updates do not fight the autoscaler)."""
+
+    min_replicas: int = Field(default=2, ge=1)
+    """Default 2: one pod per zone failure is survivable and the PDB can allow one eviction."""
+    max_replicas: int = Field(default=10, ge=1)
+    target_cpu_utilization: int = Field(default=70, ge=1, le=100)
+    """Average CPU utilisation (percent of the request) the HPA aims for (default 70)."""
+
+    @model_validator(mode="after")
+    def _range(self) -> AutoscalingArgs:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas}). "
+                "Fix: raise max_replicas or lower min_replicas."
+            )
+        return self
+
+
+class ServerTlsArgs(ArgsModel):
+    """The server serves TLS itself (for ingress `GRPCS`): a `kubernetes.io/tls` Secret is mounted
+    read-only and its paths passed as GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE."""
+
+    secret_name: str
+    """Name of a `kubernetes.io/tls` Secret in the service's namespace."""
+    ca_secret_name: str | None = None
+    """Unused by the server itself; recorded so ingress components can find the CA."""
+
+    @field_validator("secret_name")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        return check_dns_subdomain(v, what="Secret name")
+
+
+class GrpcServiceArgs(ArgsModel):
+    """Arguments of GrpcService. Only `image` and `namespace` are required."""
+
+    image: str
+    """Container image, with a fixed tag or digest (`repo/app:1.2.3` or `repo/app@sha256:...`);
+    `latest` or no tag is refused because a rollout could silently change the code."""
+    namespace: str
+    """Namespace to deploy into. Required: the `default` namespace is a scanner finding
+    (CKV_K8S_21) and meshing/policies are per namespace."""
+    service_name: str | None = None
+    """Kubernetes name of the Service, Deployment and ServiceAccount (default: the component's
+    name). Clients dial `<service_name>.<namespace>.svc.cluster.local`."""
+    replicas: int = Field(default=2, ge=1, le=1000)
+    """Pod count (default 2: balancing needs more than one pod). Ignored when autoscaling is set."""
+    port: int = 80
+    """Service port (default 80, as in the founding example)."""
+    container_port: int = 50051
+    """Port the server listens on in the container (default 50051)."""
+    health_port: int | None = None
+    """A separate plaintext port serving only grpc.health.v1 (default None: probes use
+    container_port). Needed when the server serves TLS (kubelet gRPC probes cannot speak TLS),
+    and useful under a strict mesh inbound policy (probes then bypass the proxy)."""
+    headless: bool = False
+    """`clusterIP: None` for client-side balancing (default False). The component then exposes
+    `client_target` and `client_service_config`."""
+    max_connection_age_seconds: int | None = Field(default=None, ge=1)
+    """Hint passed to the server as GRPC_SERVER_MAX_CONNECTION_AGE_MS so clients reconnect and
+    re-resolve DNS. Default: 30 when headless (new pods get traffic within ~30 s), else unset."""
+    probes: ProbeArgs = ProbeArgs()
+    resources: ResourcesArgs = ResourcesArgs()
+    security: SecurityArgs = SecurityArgs()
+    autoscaling: AutoscalingArgs | None = None
+    """Default None (fixed `replicas`)."""
+    topology_spread: bool = True
+    """Spread pods across nodes (`kubernetes.io/hostname`, maxSkew 1, ScheduleAnyway), default
+    True, so one node loss does not take every replica."""
+    mesh: bool = False
+    """Add `linkerd.io/inject: enabled` to the pod template (default False). Not needed when the
+    namespace is meshed (MeshEnabledNamespace), harmless if both."""
+    pod_annotations: dict[str, str] = {}
+    """Extra pod template annotations (e.g. Linkerd `config.linkerd.io/*`)."""
+    labels: dict[str, str] = {}
+    """Extra labels on every object and pod (never used in selectors)."""
+    env: dict[str, str] = {}
+    """Extra environment variables (plain values only; do not put secrets here)."""
+    args: tuple[str, ...] = ()
+    """Container args (default: the image's)."""
+    http2_debug: bool = False
+    """Troubleshooting: set GODEBUG=http2debug=2 (Go servers log every HTTP/2 frame). Noisy;
+    default False."""
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "Always"
+    """Default Always (checkov CKV_K8S_15); with a digest-pinned image IfNotPresent is as safe."""
+    tls: ServerTlsArgs | None = None
+    """Serve TLS from a mounted Secret (default None: plaintext h2c)."""
+    termination_grace_period_seconds: int = Field(default=30, ge=0)
+    """Time for in-flight streams to finish on shutdown (default 30)."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns_label(v, what="namespace", must_start_with_letter=False)
+
+    @field_validator("service_name")
+    @classmethod
+    def _svc(cls, v: str | None) -> str | None:
+        return None if v is None else check_dns_label(v, what="Service name")
+
+    @field_validator("port", "container_port", "health_port")
+    @classmethod
+    def _port(cls, v: int | None) -> int | None:
+        return None if v is None else check_port(v)
+
+    @field_validator("labels")
+    @classmethod
+    def _label_values(cls, v: dict[str, str]) -> dict[str, str]:
+        check_label_map(v)
+        reserved = [k for k in v if k in ("app.kubernetes.io/name", "app.kubernetes.io/managed-by")]
+        if reserved:
+            raise ValueError(
+                f"label {reserved[0]!r} is set by GrpcService itself (it selects the pods). "
+                "Fix: remove it, or set service_name to change the name label."
+            )
+        return v
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        if not v or any(c.isspace() for c in v):
+            raise ValueError("an image reference must be non-empty with no spaces.")
+        if "@sha256:" in v:
+            return v
+        last = v.rsplit("/", 1)[-1]
+        if ":" not in last:
+            raise ValueError(
+                "the image has no tag, so Kubernetes pulls `latest`. Fix: pin a version, e.g. "
+                f"{v + ':1.0.0'!r}, or a digest `{v}@sha256:...`."
+            )
+        if last.rsplit(":", 1)[1] == "latest":
+            raise ValueError(
+                "the `latest` tag can change under a running Deployment. Fix: pin a version "
+                "tag or a digest."
+            )
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        reserved = {"GODEBUG", "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "GRPC_PORT", "GRPC_HEALTH_PORT"}
+        reserved |= {"GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "POD_NAME"}
+        clash = sorted(set(v) & reserved)
+        if clash:
+            raise ValueError(
+                f"{clash[0]} is set by GrpcService from its own options. Fix: use the option "
+                "(http2_debug, max_connection_age_seconds, container_port, health_port, tls)."
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _combinations(self) -> GrpcServiceArgs:
+        if self.health_port is not None and self.health_port == self.container_port:
+            raise ValueError(
+                f"health_port ({self.health_port}) equals container_port. Fix: leave health_port "
+                "unset to probe the main port, or pick a different port."
+            )
+        if self.tls is not None and self.probes.enabled and self.health_port is None:
+            raise ValueError(
+                "tls is set and probes are on, but kubelet gRPC probes cannot speak TLS. Fix: "
+                "serve grpc.health.v1 in plaintext on a health_port (e.g. 8086), or set "
+                "probes.enabled=False."
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class GrpcServiceInfo:
+    """Plain facts about a GrpcService, known before deployment. Other components (GrpcIngress,
+    ZeroTrustPolicy, mesh authorization) read these instead of taking hand-typed names/ports."""
+
+    name: str
+    namespace: str
+    port: int
+    container_port: int
+    health_port: int | None
+    selector_labels: dict[str, str] = field(hash=False)
+    service_account: str
+    headless: bool
+    mesh: bool
+    tls: bool
+
+    @property
+    def dns_name(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def client_target(self) -> str:
+        return f"dns:///{self.dns_name}:{self.port}"
+
+    @property
+    def mesh_identity(self) -> str:
+        """Linkerd identity of the pods (ServiceAccount based, default cluster domain)."""
+        return (
+            f"{self.service_account}.{self.namespace}.serviceaccount.identity.linkerd.cluster.local"
+        )
+
+
+def _name_from_component(name: str) -> str:
+    try:
+        return check_dns_label(name, what="Service name")
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            f"GrpcService {name!r}",
+            [
+                f"name: got {name!r}; it becomes the Service name, and {exc} "
+                "Or keep the name and set service_name."
+            ],
+        ) from None
+
+
+ROUND_ROBIN_SERVICE_CONFIG = json.dumps(
+    {"loadBalancingConfig": [{"round_robin": {}}]}, separators=(",", ":")
+)
+
+
+class GrpcService(pulumi.ComponentResource):
+    """A gRPC server: ServiceAccount, Deployment, Service, PodDisruptionBudget (more than one
+    replica), HorizontalPodAutoscaler (with `autoscaling`)."""
+
+    info: GrpcServiceInfo
+    service_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    port: pulumi.Output[int]
+    dns_name: pulumi.Output[str]
+    selector_labels: pulumi.Output[dict[str, str]]
+    service_account_name: pulumi.Output[str]
+    client_target: pulumi.Output[str] | None
+    client_service_config: pulumi.Output[str] | None
+
+    def __init__(
+        self,
+        name: str,
+        args: GrpcServiceArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        if not isinstance(args, GrpcServiceArgs):
+            raise TypeError(
+                f"GrpcService {name!r}: args must be a GrpcServiceArgs, got {type(args).__name__}. "
+                "Fix: GrpcService(name, GrpcServiceArgs(image=..., namespace=...))."
+            )
+        k8s_name = args.service_name or _name_from_component(name)
+        super().__init__("grpc-kube:index:GrpcService", name, None, opts)
+        self.args = args
+        selector = {"app.kubernetes.io/name": k8s_name}
+        labels = {
+            **args.labels,
+            **selector,
+            "app.kubernetes.io/component": "grpc-server",
+            "app.kubernetes.io/managed-by": "grpc-kube",
+        }
+        self.info = GrpcServiceInfo(
+            name=k8s_name,
+            namespace=args.namespace,
+            port=args.port,
+            container_port=args.container_port,
+            health_port=args.health_port,
+            selector_labels=selector,
+            service_account=k8s_name,
+            headless=args.headless,
+            mesh=args.mesh,
+            tls=args.tls is not None,
+        )
+        child = pulumi.ResourceOptions(parent=self)
+
+        def meta(**extra: Any) -> dict[str, Any]:
+            return {"name": k8s_name, "namespace": args.namespace, "labels": labels, **extra}
+
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=meta(),
+            # No Kubernetes API access is needed by a gRPC server; a token in the pod is only
+            # something to steal (CKV_K8S_38).
+            automount_service_account_token=False,
+            opts=child,
+        )
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=meta(),
+            spec=self._deployment_spec(k8s_name, args, selector, labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+        )
+
+        service_spec: dict[str, Any] = {
+            "selector": selector,
+            "ports": [
+                {
+                    "name": PORT_NAME,
+                    "port": args.port,
+                    "targetPort": PORT_NAME,
+                    "protocol": "TCP",
+                    # Tells L7 proxies, Gateway API implementations and meshes that the
+                    # backend speaks HTTP/2 (cleartext, or TLS when the server terminates it).
+                    "appProtocol": "kubernetes.io/h2c" if args.tls is None else "https",
+                }
+            ],
+        }
+        if args.headless:
+            service_spec["clusterIP"] = "None"
+        else:
+            service_spec["type"] = "ClusterIP"
+        service = k8s.core.v1.Service(
+            f"{name}-service", metadata=meta(), spec=service_spec, opts=child
+        )
+
+        min_pods = args.autoscaling.min_replicas if args.autoscaling else args.replicas
+        if min_pods > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata=meta(),
+                # maxUnavailable (not minAvailable) keeps drains possible at any scale.
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+                opts=child,
+            )
+        if args.autoscaling is not None:
+            a = args.autoscaling
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=meta(),
+                spec={
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": k8s_name,
+                    },
+                    "minReplicas": a.min_replicas,
+                    "maxReplicas": a.max_replicas,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {
+                                    "type": "Utilization",
+                                    "averageUtilization": a.target_cpu_utilization,
+                                },
+                            },
+                        }
+                    ],
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            )
+
+        # Names are chosen here, not by the engine: tie them to the resources so dependents wait.
+        self.service_name = service.id.apply(lambda _: k8s_name)
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.port = pulumi.Output.from_input(args.port)
+        self.dns_name = self.service_name.apply(lambda n: f"{n}.{args.namespace}.svc.cluster.local")
+        self.selector_labels = pulumi.Output.from_input(selector)
+        self.service_account_name = sa.id.apply(lambda _: k8s_name)
+        if args.headless:
+            self.client_target = self.dns_name.apply(lambda d: f"dns:///{d}:{args.port}")
+            self.client_service_config = pulumi.Output.from_input(ROUND_ROBIN_SERVICE_CONFIG)
+        else:
+            self.client_target = None
+            self.client_service_config = None
+        outputs: dict[str, Any] = {
+            "service_name": self.service_name,
+            "namespace": self.namespace,
+            "port": self.port,
+            "dns_name": self.dns_name,
+            "selector_labels": self.selector_labels,
+            "service_account_name": self.service_account_name,
+        }
+        if args.headless:
+            outputs["client_target"] = self.client_target
+            outputs["client_service_config"] = self.client_service_config
+        self.register_outputs(outputs)
+
+    @staticmethod
+    def _deployment_spec(
+        k8s_name: str, args: GrpcServiceArgs, selector: dict[str, str], labels: dict[str, str]
+    ) -> dict[str, Any]:
+        sec = args.security
+        env: list[dict[str, Any]] = [
+            {"name": "GRPC_PORT", "value": str(args.container_port)},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ]
+        age = args.max_connection_age_seconds or (30 if args.headless else None)
+        if age is not None:
+            env.append({"name": "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "value": str(age * 1000)})
+        if args.health_port is not None:
+            env.append({"name": "GRPC_HEALTH_PORT", "value": str(args.health_port)})
+        if args.http2_debug:
+            env.append({"name": "GODEBUG", "value": "http2debug=2"})
+        if args.tls is not None:
+            env.append({"name": "GRPC_TLS_CERT_FILE", "value": f"{TLS_MOUNT_PATH}/tls.crt"})
+            env.append({"name": "GRPC_TLS_KEY_FILE", "value": f"{TLS_MOUNT_PATH}/tls.key"})
+        env += [{"name": k, "value": v} for k, v in sorted(args.env.items())]
+
+        ports: list[dict[str, Any]] = [
+            {"name": PORT_NAME, "containerPort": args.container_port, "protocol": "TCP"}
+        ]
+        if args.health_port is not None:
+            ports.append(
+                {"name": HEALTH_PORT_NAME, "containerPort": args.health_port, "protocol": "TCP"}
+            )
+
+        container: dict[str, Any] = {
+            "name": "server",
+            "image": args.image,
+            "imagePullPolicy": args.image_pull_policy,
+            "ports": ports,
+            "env": env,
+            "resources": {
+                "requests": {
+                    "cpu": args.resources.cpu_request,
+                    "memory": args.resources.memory_request,
+                },
+                "limits": {
+                    **({"cpu": args.resources.cpu_limit} if args.resources.cpu_limit else {}),
+                    "memory": args.resources.memory_limit,
+                },
+            },
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": sec.run_as_user,
+                "runAsGroup": sec.run_as_group,
+                "allowPrivilegeEscalation": sec.allow_privilege_escalation,
+                "readOnlyRootFilesystem": sec.read_only_root_filesystem,
+                "privileged": False,
+                "capabilities": {
+                    "drop": ["ALL"],
+                    **({"add": list(sec.added_capabilities)} if sec.added_capabilities else {}),
+                },
+                "seccompProfile": {"type": sec.seccomp_profile},
+            },
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+        if args.args:
+            container["args"] = list(args.args)
+        if args.probes.enabled:
+            p = args.probes
+            grpc_probe: dict[str, Any] = {"port": args.health_port or args.container_port}
+            if p.service:
+                grpc_probe["service"] = p.service
+            base = {
+                "grpc": grpc_probe,
+                "periodSeconds": p.period_seconds,
+                "timeoutSeconds": p.timeout_seconds,
+                "failureThreshold": p.failure_threshold,
+            }
+            container["readinessProbe"] = {**base, "initialDelaySeconds": p.initial_delay_seconds}
+            # Liveness waits longer: restarting a slow-starting server helps nobody.
+            container["livenessProbe"] = {
+                **base,
+                "initialDelaySeconds": max(p.initial_delay_seconds, 10),
+            }
+        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+        if args.tls is not None:
+            container["volumeMounts"].append(
+                {"name": "tls", "mountPath": TLS_MOUNT_PATH, "readOnly": True}
+            )
+            volumes.append(
+                {
+                    "name": "tls",
+                    "secret": {"secretName": args.tls.secret_name, "defaultMode": 0o440},
+                }
+            )
+
+        annotations = dict(args.pod_annotations)
+        if args.mesh:
+            annotations[MESH_INJECT_ANNOTATION] = "enabled"
+        pod_meta: dict[str, Any] = {"labels": labels}
+        if annotations:
+            pod_meta["annotations"] = annotations
+
+        pod_spec: dict[str, Any] = {
+            "serviceAccountName": k8s_name,
+            "automountServiceAccountToken": False,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": sec.run_as_user,
+                "runAsGroup": sec.run_as_group,
+                "fsGroup": sec.run_as_group,
+                "seccompProfile": {"type": sec.seccomp_profile},
+            },
+            "terminationGracePeriodSeconds": args.termination_grace_period_seconds,
+            "containers": [container],
+            "volumes": volumes,
+        }
+        if args.topology_spread:
+            pod_spec["topologySpreadConstraints"] = [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": selector},
+                }
+            ]
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": selector},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {"metadata": pod_meta, "spec": pod_spec},
+        }
+        if args.autoscaling is None:
+            spec["replicas"] = args.replicas
+        return spec

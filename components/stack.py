@@ -1,0 +1,67 @@
+"""The deployment a stack describes: the stack config schema and the function that builds it.
+
+`__main__.py` calls `build_from_config(pulumi.Config())`; tests and other programs call
+`build(StackConfig)` directly. Every key is validated before any resource registers, and errors
+name the key path (`services[0].replicas`) and the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pydantic import field_validator
+
+from ._validation import ArgsModel, check_dns_label, validate_model
+from .grpc_service import GrpcService, GrpcServiceArgs
+
+__all__ = ["Deployment", "ServiceConfig", "StackConfig", "build", "build_from_config"]
+
+CONFIG_KEYS = ("services",)
+
+
+class ServiceConfig(GrpcServiceArgs):
+    """One entry of `services`: a GrpcService's arguments plus its `name`."""
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, what="service name")
+
+
+class StackConfig(ArgsModel):
+    """The whole stack configuration (keys under the `grpc-kube:` namespace)."""
+
+    services: list[ServiceConfig] = []
+
+
+class Deployment:
+    """What `build` created, by name."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, GrpcService] = {}
+
+
+def build(config: StackConfig) -> Deployment:
+    out = Deployment()
+    for svc in config.services:
+        args = GrpcServiceArgs(**svc.model_dump(exclude={"name"}, exclude_unset=True))
+        out.services[svc.name] = GrpcService(svc.name, args)
+        pulumi.export(f"{svc.name}_dns_name", out.services[svc.name].dns_name)
+    return out
+
+
+def read_config(cfg: pulumi.Config) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        value = cfg.get_object(key)
+        if value is not None:
+            raw[key] = value
+    return raw
+
+
+def build_from_config(cfg: pulumi.Config) -> Deployment:
+    model = validate_model(StackConfig, read_config(cfg), where="stack config")
+    return build(model)
