@@ -5,6 +5,13 @@ The public API is what `__all__` lists; modules starting with `_` are private.
 """
 
 from ._validation import InvalidArgumentError
+from .certificates import (
+    Certificate,
+    CertificateArgs,
+    CertificateAuthority,
+    CertificateAuthorityArgs,
+    TlsSecret,
+)
 from .grpc_service import (
     ROUND_ROBIN_SERVICE_CONFIG,
     AutoscalingArgs,
@@ -16,16 +23,23 @@ from .grpc_service import (
     SecurityArgs,
     ServerTlsArgs,
 )
+from .peers import PeerRef
 
 __all__ = [
     "ROUND_ROBIN_SERVICE_CONFIG",
     "AutoscalingArgs",
+    "Certificate",
+    "CertificateArgs",
+    "CertificateAuthority",
+    "CertificateAuthorityArgs",
     "GrpcService",
     "GrpcServiceArgs",
     "GrpcServiceInfo",
     "InvalidArgumentError",
+    "PeerRef",
     "ProbeArgs",
     "ResourcesArgs",
     "SecurityArgs",
     "ServerTlsArgs",
+    "TlsSecret",
 ]

@@ -25,6 +25,7 @@ from ._validation import (
     check_label_map,
     check_port,
 )
+from .peers import PeerRef
 
 __all__ = [
     "ROUND_ROBIN_SERVICE_CONFIG",
@@ -315,6 +316,7 @@ class GrpcService(pulumi.ComponentResource):
     replica), HorizontalPodAutoscaler (with `autoscaling`)."""
 
     info: GrpcServiceInfo
+    peer: PeerRef
     service_name: pulumi.Output[str]
     namespace: pulumi.Output[str]
     port: pulumi.Output[int]
@@ -357,6 +359,7 @@ class GrpcService(pulumi.ComponentResource):
             mesh=args.mesh,
             tls=args.tls is not None,
         )
+        self.peer = self.info.peer
         child = pulumi.ResourceOptions(parent=self)
 
         def meta(**extra: Any) -> dict[str, Any]:
