@@ -286,6 +286,17 @@ class GrpcServiceInfo:
         return f"dns:///{self.dns_name}:{self.port}"
 
     @property
+    def peer(self) -> PeerRef:
+        """These pods, for policies. Callers reach them on `container_port`."""
+        return PeerRef(
+            namespace=self.namespace,
+            pod_labels=dict(self.selector_labels),
+            service_account=self.service_account,
+            meshed=self.mesh,
+            ports=(self.container_port,),
+        )
+
+    @property
     def mesh_identity(self) -> str:
         """Linkerd identity of the pods (ServiceAccount based, default cluster domain)."""
         return (
