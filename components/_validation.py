@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+# How many ArgsModel validations are running in this context (see ArgsModel.__init__).
+_NESTING: ContextVar[int] = ContextVar("grpc_kube_args_nesting", default=0)
 
 
 class InvalidArgumentError(ValueError):
@@ -105,12 +109,15 @@ def validate_model(model: type[M], data: Any, *, where: str, prefix: str = "") -
     lists every problem with its full path (`services[0].replicas`)."""
     if isinstance(data, model):
         return data
+    token = _NESTING.set(_NESTING.get() + 1)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidArgumentError(
             where, [_describe(model, e, prefix) for e in exc.errors(include_url=False)]
         ) from None
+    finally:
+        _NESTING.reset(token)
 
 
 class ArgsModel(BaseModel):
@@ -123,13 +130,20 @@ class ArgsModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     def __init__(self, /, **data: Any) -> None:
+        # pydantic calls this __init__ for nested models too (and from model_validate). Only the
+        # outermost call converts errors, so nested problems keep their full path.
+        token = _NESTING.set(_NESTING.get() + 1)
         try:
             super().__init__(**data)
         except ValidationError as exc:
+            if _NESTING.get() > 1:
+                raise
             model = type(self)
             raise InvalidArgumentError(
                 model.__name__, [_describe(model, e, "") for e in exc.errors(include_url=False)]
             ) from None
+        finally:
+            _NESTING.reset(token)
 
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")

@@ -54,11 +54,23 @@ def build(config: StackConfig) -> Deployment:
 
 
 def read_config(cfg: pulumi.Config) -> dict[str, Any]:
+    """Every key of this project's config namespace, structured values decoded.
+
+    Reads all keys, not only the known ones, so a misspelled top-level key is reported instead of
+    silently ignored.
+    """
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{cfg.name}:"
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
     raw: dict[str, Any] = {}
-    for key in CONFIG_KEYS:
-        value = cfg.get_object(key)
-        if value is not None:
-            raw[key] = value
+    for full_key in sorted(keys):
+        if full_key.startswith(prefix):
+            key = full_key[len(prefix) :]
+            try:
+                raw[key] = cfg.get_object(key)
+            except pulumi.ConfigTypeError:  # a plain string that is not JSON
+                raw[key] = cfg.get(key)
     return raw
 
 

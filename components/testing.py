@@ -258,6 +258,9 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        # The wire format carries every number as a double; Kubernetes wants 3, not 3.0.
+        return int(value)
     return value
 
 
