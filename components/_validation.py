@@ -127,7 +127,9 @@ class ArgsModel(BaseModel):
     message names each field, the value and the fix.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
+    )
 
     def __init__(self, /, **data: Any) -> None:
         # pydantic calls this __init__ for nested models too (and from model_validate). Only the

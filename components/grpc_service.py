@@ -88,9 +88,13 @@ class ProbeArgs(ArgsModel):
     service: str = ""
     """Service name sent in the HealthCheckRequest (default "": the server's overall health)."""
     initial_delay_seconds: int = Field(default=0, ge=0)
+    """Seconds before the first readiness probe (default 0; liveness waits at least 10)."""
     period_seconds: int = Field(default=10, ge=1)
+    """Seconds between probes (default 10, the Kubernetes default)."""
     timeout_seconds: int = Field(default=1, ge=1)
+    """Seconds a probe may take (default 1)."""
     failure_threshold: int = Field(default=3, ge=1)
+    """Failures in a row before not-ready / restart (default 3)."""
 
 
 class AutoscalingArgs(ArgsModel):
@@ -100,6 +104,7 @@ class AutoscalingArgs(ArgsModel):
     min_replicas: int = Field(default=2, ge=1)
     """Default 2: one pod per zone failure is survivable and the PDB can allow one eviction."""
     max_replicas: int = Field(default=10, ge=1)
+    """Upper bound for the HPA (default 10); must be at least min_replicas."""
     target_cpu_utilization: int = Field(default=70, ge=1, le=100)
     """Average CPU utilisation (percent of the request) the HPA aims for (default 70)."""
 
@@ -157,8 +162,11 @@ class GrpcServiceArgs(ArgsModel):
     """Hint passed to the server as GRPC_SERVER_MAX_CONNECTION_AGE_MS so clients reconnect and
     re-resolve DNS. Default: 30 when headless (new pods get traffic within ~30 s), else unset."""
     probes: ProbeArgs = ProbeArgs()
+    """Native gRPC liveness/readiness probes (default: on, against the main or health port)."""
     resources: ResourcesArgs = ResourcesArgs()
+    """CPU/memory requests and limits (defaults in ResourcesArgs)."""
     security: SecurityArgs = SecurityArgs()
+    """Container security context (default: Pod Security Standards `restricted`)."""
     autoscaling: AutoscalingArgs | None = None
     """Default None (fixed `replicas`)."""
     topology_spread: bool = True

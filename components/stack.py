@@ -24,6 +24,7 @@ class ServiceConfig(GrpcServiceArgs):
     """One entry of `services`: a GrpcService's arguments plus its `name`."""
 
     name: str
+    """Component name, and the Kubernetes name of the Service unless `service_name` is set."""
 
     @field_validator("name")
     @classmethod
@@ -35,6 +36,7 @@ class StackConfig(ArgsModel):
     """The whole stack configuration (keys under the `grpc-kube:` namespace)."""
 
     services: list[ServiceConfig] = []
+    """The gRPC services to deploy (default none)."""
 
 
 class Deployment:

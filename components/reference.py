@@ -1,0 +1,113 @@
+"""Markdown reference tables generated from the argument models, so the README's reference can
+never drift from the code: `tests/test_readme.py` regenerates every table and compares.
+
+    python -m components.reference            # print all tables
+    python -m components.reference --write README.md   # refresh the tables in place
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+__all__ = ["markdown_table", "models", "refresh"]
+
+
+def models() -> dict[str, type[BaseModel]]:
+    """Every public argument model, by class name."""
+    import components
+
+    out: dict[str, type[BaseModel]] = {}
+    for name in components.__all__:
+        obj = getattr(components, name)
+        if isinstance(obj, type) and issubclass(obj, BaseModel):
+            out[name] = obj
+    from components.stack import StackConfig
+
+    out["StackConfig"] = StackConfig
+    for model in list(out.values()):
+        for field in model.model_fields.values():
+            _collect(field.annotation, out)
+    return dict(sorted(out.items()))
+
+
+def _collect(annotation: Any, out: dict[str, type[BaseModel]]) -> None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation.__name__ not in out:
+            out[annotation.__name__] = annotation
+            for field in annotation.model_fields.values():
+                _collect(field.annotation, out)
+        return
+    for arg in getattr(annotation, "__args__", ()) or ():
+        _collect(arg, out)
+
+
+def _type_name(annotation: Any) -> str:
+    text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
+    text = re.sub(r"\b[\w.]+\.(\w+)", r"\1", text)
+    return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def _default(field: Any) -> str:
+    if field.is_required():
+        return "**required**"
+    value = field.default
+    if value is PydanticUndefined:
+        value = field.default_factory() if field.default_factory else None
+    if isinstance(value, BaseModel):
+        return f"`{type(value).__name__}()`"
+    return f"`{value!r}`"
+
+
+def markdown_table(model: type[BaseModel]) -> str:
+    rows = ["| field | type | default | description |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        desc = " ".join((field.description or "").split()).replace("|", "\\|")
+        kind = _type_name(field.annotation).replace("|", "\\|")
+        rows.append(f"| `{name}` | `{kind}` | {_default(field)} | {desc} |")
+    return "\n".join(rows)
+
+
+# A block is its opening marker, any body (possibly empty) and the closing marker.
+_BLOCK = re.compile(
+    r"(<!-- reference:(?P<name>\w+) -->\n)"
+    r"(?P<body>(?:(?!<!-- reference:).)*?)"
+    r"(<!-- /reference -->)",
+    re.DOTALL,
+)
+
+
+def refresh(text: str) -> str:
+    """`text` with every reference block regenerated."""
+    known = models()
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in known:
+            raise KeyError(f"README names unknown model {name!r}; known: {sorted(known)}")
+        return m.group(1) + markdown_table(known[name]) + "\n" + m.group(4)
+
+    return _BLOCK.sub(sub, text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Markdown reference of the argument models")
+    parser.add_argument("--write", type=Path, help="refresh the reference blocks in this file")
+    args = parser.parse_args(argv)
+    if args.write:
+        args.write.write_text(refresh(args.write.read_text()))
+        return 0
+    for name, model in models().items():
+        sys.stdout.write(f"### {name}\n\n{markdown_table(model)}\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""The README documents what the code does: reference tables are generated from the argument
+models (and must be current), every field is documented, and the commands it gives exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from components.reference import markdown_table, models, refresh
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_argument_field_has_a_description() -> None:
+    missing = [
+        f"{name}.{field}"
+        for name, model in models().items()
+        for field, info in model.model_fields.items()
+        if not (info.description or "").strip()
+    ]
+    assert missing == [], f"document these fields (attribute docstrings): {missing}"
+
+
+def test_reference_tables_are_current() -> None:
+    assert refresh(README) == README, (
+        "README reference tables are stale: run `python -m components.reference --write README.md`"
+    )
+
+
+def test_reference_covers_every_public_args_model() -> None:
+    named = set(re.findall(r"<!-- reference:(\w+) -->", README))
+    assert set(models()) <= named, f"add reference blocks for: {sorted(set(models()) - named)}"
+
+
+def test_tables_show_documented_defaults() -> None:
+    table = markdown_table(models()["GrpcServiceArgs"])
+    assert "| `port` | `int` | `80` |" in table
+    assert "| `container_port` | `int` | `50051` |" in table
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    for command in ("pip install -q -r requirements-dev.txt", "python -m pytest"):
+        assert command in ci
+    assert "pip install -r requirements-dev.txt" in README
+    assert "python -m pytest" in README
