@@ -124,6 +124,18 @@ class Recording:
     def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
         return [r for r in self.resources if r.parent == parent.urn]
 
+    def descendants_of(self, parent: RecordedResource) -> list[RecordedResource]:
+        out: list[RecordedResource] = []
+        for child in self.children_of(parent):
+            out += [child, *self.descendants_of(child)]
+        return out
+
+    def depends_on(self, resource: RecordedResource, other: RecordedResource) -> bool:
+        """True if `resource` was registered with a dependency on `other` (a component counts
+        through its descendants, as the engine expands it)."""
+        targets = {other.urn} | {r.urn for r in self.descendants_of(other)}
+        return bool(targets & set(resource.dependencies))
+
     def kubernetes_objects(self) -> list[dict[str, Any]]:
         """The Kubernetes objects (apiVersion/kind/metadata/...) the program would create, in a
         stable order: by kind, namespace, name."""

@@ -1,0 +1,153 @@
+"""NginxGatewayFabric: installs NGINX Gateway Fabric, a maintained Gateway API implementation
+that passes the GRPCRoute conformance tests, as the successor of the retired ingress-nginx.
+
+Why NGINX Gateway Fabric rather than Envoy Gateway: version alignment. NGF 2.6.7 is built
+against Gateway API v1.5.1, the newest version Linkerd 2.20 documents, so one set of standard
+CRDs serves both the gateway and the mesh. Envoy Gateway v1.9.0 expects v1.6.1. NGF also keeps
+the NGINX data plane users of ingress-nginx already know.
+
+The chart needs the Gateway API standard CRDs first (GatewayApiCrds, shared with Linkerd). Each
+Gateway then gets its own NGINX data plane Deployment and Service in the Gateway's namespace,
+created by the NGF control plane (see GrpcGateway).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import field_validator
+
+from ._validation import ArgsModel, check_dns_label, check_dns_subdomain
+from .gateway_api_crds import GatewayApiCrds
+
+__all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGatewayFabricArgs"]
+
+NGF_CHART = "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
+NGF_CHART_VERSION = "2.6.7"
+NGF_GATEWAY_API_VERSION = "v1.5.1"
+
+
+class NginxGatewayFabricArgs(ArgsModel):
+    """Arguments of NginxGatewayFabric."""
+
+    namespace: str = "nginx-gateway"
+    """Namespace of the control plane (default `nginx-gateway`, upstream's)."""
+    release_name: str = "ngf"
+    """Helm release name (default `ngf`)."""
+    gateway_class_name: str = "nginx"
+    """GatewayClass the chart creates and Gateways name (default `nginx`, upstream's)."""
+    high_availability: bool = False
+    """Two control-plane replicas with leader election and two NGINX data-plane replicas per
+    Gateway (default False: one of each)."""
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    """Service type of each Gateway's data plane (default LoadBalancer)."""
+    telemetry: bool = False
+    """NGF product telemetry (default False: nothing leaves the cluster unless you opt in)."""
+    extra_values: dict[str, Any] = {}
+    """Further chart values, merged over the component's (keys must exist in chart 2.6.7)."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns_label(v, what="namespace", must_start_with_letter=False)
+
+    @field_validator("release_name", "gateway_class_name")
+    @classmethod
+    def _names(cls, v: str) -> str:
+        return check_dns_subdomain(v, what="name")
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class NginxGatewayFabric(pulumi.ComponentResource):
+    """The NGINX Gateway Fabric control plane and its GatewayClass."""
+
+    namespace: str
+    gateway_class_name: str
+    release: k8s.helm.v3.Release
+
+    def __init__(
+        self,
+        name: str,
+        args: NginxGatewayFabricArgs | None = None,
+        *,
+        gateway_api_crds: GatewayApiCrds,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args or NginxGatewayFabricArgs()
+        if not isinstance(gateway_api_crds, GatewayApiCrds):
+            raise TypeError(
+                f"NginxGatewayFabric {name!r}: gateway_api_crds must be a GatewayApiCrds "
+                f"(install the CRDs once and share them with Linkerd), got "
+                f"{type(gateway_api_crds).__name__}."
+            )
+        super().__init__("grpc-kube:index:NginxGatewayFabric", name, None, opts)
+        if gateway_api_crds.version != NGF_GATEWAY_API_VERSION:
+            pulumi.log.warn(
+                f"NGINX Gateway Fabric {NGF_CHART_VERSION} is built against Gateway API "
+                f"{NGF_GATEWAY_API_VERSION}, but the CRDs installed are "
+                f"{gateway_api_crds.version}; fields newer than {NGF_GATEWAY_API_VERSION} are "
+                "ignored.",
+                resource=self,
+            )
+        self.args = args
+        self.namespace = args.namespace
+        self.gateway_class_name = args.gateway_class_name
+
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": args.namespace,
+                "labels": {
+                    # The chart's control plane and cert-generator Job meet `restricted`;
+                    # enforce baseline and report restricted violations rather than block an
+                    # upstream chart update.
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "app.kubernetes.io/managed-by": "grpc-kube",
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        replicas = 2 if args.high_availability else 1
+        values: dict[str, Any] = {
+            "nginxGateway": {
+                "gatewayClassName": args.gateway_class_name,
+                "replicas": replicas,
+                "leaderElection": {"enable": True},
+                "productTelemetry": {"enable": args.telemetry},
+            },
+            "nginx": {
+                "replicas": replicas,
+                "service": {"type": args.service_type},
+            },
+        }
+        values = _merge(values, args.extra_values)
+        self.values = values
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=args.release_name,
+            chart=NGF_CHART,
+            version=NGF_CHART_VERSION,
+            namespace=args.namespace,
+            values=values,
+            # The chart's crds/ holds NGF's own CRDs (NginxProxy, policies); the Gateway API
+            # CRDs come from GatewayApiCrds (pinned, shared with Linkerd). Helm installs crds/ on
+            # first install only: upgrading NGF's CRDs is a manual step (see README).
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, gateway_api_crds]),
+        )
+        self.register_outputs(
+            {"namespace": args.namespace, "gateway_class_name": args.gateway_class_name}
+        )
