@@ -18,12 +18,19 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
+
+# gRPC core logs a failed TLS handshake at INFO level on stderr, above the probe's one-line
+# error. It reads this variable once, when grpc is first imported, so it is set before the
+# import (a value the user exported still wins). It cannot help when something imported grpc
+# earlier, e.g. a `components/__init__.py` that imports Pulumi.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 import grpc
 
@@ -38,7 +45,10 @@ __all__ = [
     "RunResult",
     "Verdict",
     "build_report",
+    "describe_rpc_error",
+    "error_report",
     "exit_code",
+    "fair_share_backends",
     "format_report",
     "imbalance",
     "judge",
@@ -57,7 +67,12 @@ VerdictKind = Literal["balanced", "pinned", "unbalanced"]
 # A channel that carried fewer calls than this and still saw one backend may have done so by
 # chance (with 3 backends and 20 calls spread per request, the odds are 3 * (1/3)**20 ~ 1e-9).
 MIN_CALLS_TO_JUDGE_A_CHANNEL = 20
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_PORT_FORWARD_NOTE = (
+    "The target is a local address: if it is a `kubectl port-forward`, that tunnel goes to ONE "
+    "pod, so calls through it always look pinned; measure through the ingress or from a pod "
+    "inside the cluster instead."
+)
 
 
 class ProbeError(Exception):
@@ -113,17 +128,54 @@ class Verdict:
     notes: tuple[str, ...] = ()
 
 
-def _is_local(target: str) -> bool:
-    host = target.split("///")[-1].rsplit(":", 1)[0] if ":" in target else target
-    return host in _LOCAL_HOSTS
+def _hosts(target: str) -> list[str]:
+    """The host part of each address in a gRPC target (`host:port`, `dns:///host:port`,
+    `ipv4:a:p,b:p`, `[::1]:p`)."""
+    rest = target
+    for scheme in ("dns:///", "dns:", "ipv4:", "ipv6:"):
+        if rest.startswith(scheme):
+            rest = rest[len(scheme) :]
+            break
+    if rest.startswith("//"):  # dns://authority/host:port
+        rest = rest[2:].split("/", 1)[-1]
+    hosts = []
+    for addr in rest.split(","):
+        if addr.startswith("["):
+            hosts.append(addr[1:].split("]", 1)[0])
+        else:
+            hosts.append(addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr)
+    return hosts
 
 
-def _pinned_cause(total: int, channels: int, lb_policy: str | None) -> str:
+def _is_single_local(target: str) -> bool:
+    """One loopback address: what a `kubectl port-forward` looks like from the client."""
+    hosts = _hosts(target)
+    return len(hosts) == 1 and hosts[0] in _LOCAL_HOSTS
+
+
+_PICK_FIRST = (
+    "gRPC's default policy, pick_first, sends every call of a channel to the first address "
+    "that connects. Use --lb-policy round_robin (the client config GrpcService exports for a "
+    "headless Service)."
+)
+
+
+def _pinned_cause(total: int, channels: int, lb_policy: str | None, target: str) -> str:
     if lb_policy == "round_robin":
         return (
             "round_robin had only one address to use: the target resolves to a single IP (a "
             "ClusterIP Service, not a headless one) or only one pod is ready. Use a headless "
             "Service (clusterIP: None) and a dns:/// target, or an L7 proxy."
+        )
+    if len(_hosts(target)) > 1:
+        # The client itself was given several addresses, so no balancer was in the way.
+        return f"all {total} calls went to one of the target's addresses: {_PICK_FIRST}"
+    if target.startswith("dns:"):
+        return (
+            f"all {total} calls went to one backend: if the name resolves to several pod IPs "
+            f"(a headless Service), {_PICK_FIRST} If it resolves to one IP, that path balances "
+            "per connection (L4): use an L7 proxy, a headless Service with round_robin, or a "
+            "mesh."
         )
     if channels == 1:
         return (
@@ -159,6 +211,8 @@ def judge(
     balanced:   otherwise.
     """
     total = sum(counts.values())
+    if total <= 0:
+        raise ValueError("judge() needs at least one successful call")
     seen = sum(1 for c in counts.values() if c > 0)
     ratio = imbalance(counts, expected)
     notes: list[str] = []
@@ -167,15 +221,8 @@ def judge(
             f"{seen} backends answered but {expected} were expected (a rollout in progress?); "
             f"fair share is over {seen}."
         )
-    if _is_local(target):
-        notes.append(
-            "The target is local: if it is a `kubectl port-forward`, every call goes to the "
-            "ONE pod the tunnel picked, so it always looks pinned; measure through the ingress "
-            "or from a pod inside the cluster instead."
-        )
-
-    if total <= 0:
-        raise ValueError("judge() needs at least one successful call")
+    # Only worth saying when the result is bad: then a port-forward would explain it.
+    bad_notes = [_PORT_FORWARD_NOTE] if _is_single_local(target) else []
     if seen == 1:
         if expected == 1:
             return Verdict(
@@ -186,15 +233,15 @@ def judge(
                 "Only one backend answered and --expect-backends was not given; if the "
                 "service really has a single ready pod, pass --expect-backends 1."
             )
-        cause = _pinned_cause(total, len(per_channel), lb_policy)
-        return Verdict("pinned", cause, tuple(notes))
+        cause = _pinned_cause(total, len(per_channel), lb_policy, target)
+        return Verdict("pinned", cause, (*notes, *bad_notes))
 
     judged = [ch for ch in per_channel if sum(ch.values()) >= MIN_CALLS_TO_JUDGE_A_CHANNEL]
     if judged and all(sum(1 for c in ch.values() if c > 0) == 1 for ch in judged):
+        client_side = lb_policy == "pick_first" or len(_hosts(target)) > 1
         why = (
-            "pick_first sends a channel's calls to the first address that connects; use "
-            "--lb-policy round_robin (a headless Service's client config)."
-            if lb_policy == "pick_first"
+            _PICK_FIRST
+            if client_side
             else "the path balances per connection (L4). Use an L7 proxy, a headless Service "
             "with round_robin, or a mesh."
         )
@@ -202,14 +249,14 @@ def judge(
             "pinned",
             f"each of the {len(judged)} channels kept all its calls on a single backend; the "
             f"spread over {seen} backends only shows where the connections landed: {why}",
-            tuple(notes),
+            (*notes, *bad_notes),
         )
     if expected is not None and seen < expected:
         return Verdict(
             "unbalanced",
             f"only {seen} of {expected} expected backends answered: the others are not ready, "
             "not selected by the Service, or missing from the proxy's upstreams.",
-            tuple(notes),
+            (*notes, *bad_notes),
         )
     if ratio > threshold:
         return Verdict(
@@ -217,7 +264,7 @@ def judge(
             f"the busiest backend took {ratio:.2f}x its fair share (threshold {threshold:.2f}): "
             "weighted or sticky balancing, a slow or overloaded pod, or too few calls to judge "
             "(raise --calls).",
-            tuple(notes),
+            (*notes, *bad_notes),
         )
     return Verdict(
         "balanced",
@@ -476,11 +523,20 @@ def describe_rpc_error(err: grpc.aio.AioRpcError, opts: Options) -> str:
     low = details.lower()
     hint = ""
     if code == grpc.StatusCode.UNAVAILABLE:
-        if any(w in low for w in ("ssl", "tls", "handshake", "certificate")):
+        if any(w in low for w in ("dns resolution failed", "errors resolving", "domain name")):
+            hint = (
+                "the host name did not resolve: check it (cluster-internal names such as "
+                "*.svc.cluster.local only resolve inside the cluster)"
+            )
+        elif "wrong_version_number" in low:
+            hint = "the port does not speak TLS: drop --tls"
+        elif any(w in low for w in ("ssl", "tls", "handshake", "certificate")):
             hint = (
                 "TLS failed: check --cacert (the CA that signed the server certificate) and "
-                "--authority (a name in the certificate), or drop --tls if the port is plaintext"
+                "--authority (a name in the certificate)"
             )
+        elif not opts.tls and any(w in low for w in ("http1", "settings frame", "http/1")):
+            hint = "the port did not answer plaintext HTTP/2: if it serves TLS, add --tls"
         elif opts.tls and "socket closed" in low:
             hint = "the port closed the TLS connection: is it plaintext? then drop --tls"
         elif not opts.tls and any(w in low for w in ("socket closed", "connection reset")):
@@ -540,27 +596,42 @@ async def _warm_up(channels: Sequence[grpc.aio.Channel], opts: Options) -> None:
 
 
 async def _run_stream(channel: grpc.aio.Channel, opts: Options) -> Counter[str]:
+    """Send --stream-messages requests over ONE bidi stream, one at a time, and count where
+    the replies came from."""
     bidi = channel.stream_stream(
         hw.METHOD_SAY_HELLO_BIDI_STREAM,
         request_serializer=hw.encode_request,
         response_deserializer=hw.decode_reply,
     )
-    # Whole-stream deadline: a stuck stream must not hang the probe.
-    call = bidi(timeout=opts.timeout + opts.stream_messages * 0.1)
+    call = bidi()
     seen: Counter[str] = Counter()
+
+    async def roundtrip() -> object:
+        await call.write(opts.name)
+        return await call.read()
+
     header_backend: str | None = None
-    if opts.backend_header:
-        md = await call.initial_metadata()
-        header_backend = _header_value(md, opts.backend_header)
     try:
-        for _ in range(opts.stream_messages):
-            await call.write(opts.name)
-            reply = await call.read()
-            if reply is grpc.aio.EOF:
-                break
-            backend = header_backend or hw.backend_from_reply(str(reply))
+        for i in range(opts.stream_messages):
+            # A deadline per message, not per stream: a long stream is the point here, but a
+            # stalled one must not hang the probe.
+            reply = await asyncio.wait_for(roundtrip(), timeout=opts.timeout)
+            if not isinstance(reply, str):  # grpc.aio.EOF: the server ended the stream
+                raise ProbeError(
+                    f"SayHelloBidiStream on {opts.target} ended after {i} of "
+                    f"{opts.stream_messages} replies"
+                )
+            if opts.backend_header and i == 0:
+                header_backend = _header_value(await call.initial_metadata(), opts.backend_header)
+            backend = header_backend if opts.backend_header else hw.backend_from_reply(reply)
             seen[backend or "?"] += 1
         await call.done_writing()
+    except asyncio.TimeoutError:
+        call.cancel()
+        raise ProbeError(
+            f"SayHelloBidiStream on {opts.target} stalled: no reply within --timeout "
+            f"{opts.timeout:g}s"
+        ) from None
     except grpc.aio.AioRpcError as err:
         raise ProbeError(
             f"SayHelloBidiStream on {opts.target} failed: {describe_rpc_error(err, opts)}"
@@ -593,6 +664,10 @@ async def _measure(opts: Options, progress_out: TextIO | None) -> RunResult:
         result = RunResult(per_channel=[Counter() for _ in channels])
         progress = _Progress(opts.calls, progress_out)
         next_call = 0
+        failed = 0
+        # Stop issuing calls once this many failed: the run is an error either way, and a dead
+        # path would otherwise cost up to calls x --timeout / concurrency seconds.
+        give_up_after = max(10, opts.calls // 10)
         header = opts.backend_header
         n_channels = len(channels)
         clock = time.perf_counter
@@ -600,8 +675,8 @@ async def _measure(opts: Options, progress_out: TextIO | None) -> RunResult:
         async def worker() -> None:
             # Workers pull call numbers from a shared counter (safe: one event loop thread), so
             # exactly `calls` calls run with at most `concurrency` in flight.
-            nonlocal next_call
-            while next_call < opts.calls:
+            nonlocal next_call, failed
+            while next_call < opts.calls and failed < give_up_after:
                 i = next_call
                 next_call += 1
                 ch = i % n_channels
@@ -614,6 +689,7 @@ async def _measure(opts: Options, progress_out: TextIO | None) -> RunResult:
                     else:
                         backend = hw.backend_from_reply(reply)
                 except grpc.aio.AioRpcError as err:
+                    failed += 1
                     code = err.code().name
                     result.errors[code] += 1
                     if result.first_error is None:
@@ -656,10 +732,12 @@ def build_report(opts: Options, run: RunResult) -> dict[str, Any]:
     verdict: Verdict | None = None
     error: str | None = None
     if failed:
+        stopped = ok + failed < opts.calls
         error = (
-            f"{failed} of {opts.calls} calls failed "
-            f"({', '.join(f'{k} x{v}' for k, v in sorted(run.errors.items()))}); first: "
-            f"{run.first_error}"
+            f"{failed} of {ok + failed} calls failed "
+            f"({', '.join(f'{k} x{v}' for k, v in sorted(run.errors.items()))})"
+            f"{f', stopped before the other {opts.calls - ok - failed}' if stopped else ''}; "
+            f"first: {run.first_error}"
         )
     elif run.unnamed:
         where = (
@@ -738,7 +816,7 @@ def format_report(report: Mapping[str, Any]) -> str:
         mode += f", authority {report['authority']}"
     lines = [
         f"target      {report['target']} ({mode}, {report['channels']} channel"
-        f"{'s' if report['channels'] != 1 else ''}, lb {report['lb_policy']})",
+        f"{'s' if report['channels'] != 1 else ''}, client lb {report['lb_policy']})",
         f"calls       {calls['ok']} ok, {calls['failed']} failed in {report['elapsed_s']:.2f} s"
         f" ({report['calls_per_s'] or 0:.0f} calls/s, {report['concurrency']} in flight)",
     ]
@@ -757,8 +835,8 @@ def format_report(report: Mapping[str, Any]) -> str:
                 spread = ", ".join(f"{b} {n}" for b, n in ch.items())
                 lines.append(f"channel {i}   {spread}")
         lines.append(
-            f"imbalance   {report['imbalance']:.2f} (busiest / fair share of {report['fair_share']}"
-            f" calls; threshold {report['threshold']:.2f})"
+            f"imbalance   {report['imbalance']:.2f} (busiest backend / fair share of "
+            f"{report['fair_share']:g} calls; threshold {report['threshold']:.2f})"
         )
     lat = report["latency_ms"]
     lines.append(f"latency     p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms")

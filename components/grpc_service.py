@@ -291,7 +291,9 @@ class GrpcServiceInfo:
 
     @property
     def client_target(self) -> str:
-        return f"dns:///{self.dns_name}:{self.port}"
+        """gRPC target for client-side balancing. A headless Service's DNS answers with pod IPs
+        and no port mapping, so clients dial the container port, not the Service port."""
+        return f"dns:///{self.dns_name}:{self.container_port}"
 
     @property
     def peer(self) -> PeerRef:
@@ -468,7 +470,9 @@ class GrpcService(pulumi.ComponentResource):
         self.selector_labels = pulumi.Output.from_input(selector)
         self.service_account_name = sa.id.apply(lambda _: k8s_name)
         if args.headless:
-            self.client_target = self.dns_name.apply(lambda d: f"dns:///{d}:{args.port}")
+            self.client_target = self.dns_name.apply(
+                lambda d: f"dns:///{d}:{args.container_port}"
+            )
             self.client_service_config = pulumi.Output.from_input(ROUND_ROBIN_SERVICE_CONFIG)
         else:
             self.client_target = None

@@ -170,7 +170,8 @@ def test_headless_service_for_client_side_balancing() -> None:
     assert "type" not in service["spec"]
     assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_MS"] == "30000"
     assert rec.one("grpc-kube:index:GrpcService").custom is False
-    assert svc.info.client_target == "dns:///greeter.demo.svc.cluster.local:80"
+    # Pod IPs, no Service port mapping: the container port.
+    assert svc.info.client_target == "dns:///greeter.demo.svc.cluster.local:50051"
     assert json.loads(ROUND_ROBIN_SERVICE_CONFIG) == {"loadBalancingConfig": [{"round_robin": {}}]}
 
 
@@ -184,7 +185,7 @@ def test_headless_outputs_resolve_to_target_and_service_config() -> None:
         svc.client_service_config.apply(lambda v: seen.__setitem__("config", v))
 
     run_program(program)
-    assert seen["target"] == "dns:///greeter.demo.svc.cluster.local:80"
+    assert seen["target"] == "dns:///greeter.demo.svc.cluster.local:50051"
     assert json.loads(seen["config"])["loadBalancingConfig"] == [{"round_robin": {}}]
 
 
