@@ -470,9 +470,7 @@ class GrpcService(pulumi.ComponentResource):
         self.selector_labels = pulumi.Output.from_input(selector)
         self.service_account_name = sa.id.apply(lambda _: k8s_name)
         if args.headless:
-            self.client_target = self.dns_name.apply(
-                lambda d: f"dns:///{d}:{args.container_port}"
-            )
+            self.client_target = self.dns_name.apply(lambda d: f"dns:///{d}:{args.container_port}")
             self.client_service_config = pulumi.Output.from_input(ROUND_ROBIN_SERVICE_CONFIG)
         else:
             self.client_target = None
