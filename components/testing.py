@@ -224,6 +224,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
@@ -232,7 +233,11 @@ class _RecordingMonitor(_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _mocks._ensure_event_loop()  # type: ignore[attr-defined, no-untyped-call]
+        loop = _mocks._ensure_event_loop()  # type: ignore[attr-defined, no-untyped-call]
+        # Worker threads get their own loop; remember it so run_program can close it instead
+        # of leaving it to the garbage collector (which warns about it).
+        with self._lock:
+            self.thread_loops.add(loop)
         wire = rpc.deserialize_properties(request.object)
         inputs = _plain(wire)
         id_, state = self.mocks.new_resource(
@@ -347,6 +352,9 @@ def run_program(
         _sdk_resource._get_stack_trace = saved_stack_trace
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
+        for thread_loop in monitor.thread_loops:
+            if thread_loop is not loop and not thread_loop.is_closed():
+                thread_loop.close()
         asyncio.set_event_loop(None)
         logger.removeHandler(capture)
         pulumi.runtime.set_all_config({})
