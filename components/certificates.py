@@ -6,10 +6,16 @@ Keys are ECDSA P-256 by default (pulumi-tls defaults to P-224, which Linkerd and
 reject). Private keys only ever travel as Pulumi secrets: the key PEM output is wrapped with
 `Output.secret` here, so even a provider that forgot to mark it cannot leak it to the state in
 plain text or to `pulumi stack output`.
+
+Edge TLS (`EdgeTlsArgs`, `edge_tls_problems`, `provision_edge_tls`) and `issue_tls_secret` are the
+certificate handling GrpcIngress uses, kept here so every entry point (Ingress, Gateway listener)
+generates, names and checks certificates the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
@@ -24,15 +30,26 @@ __all__ = [
     "CertificateArgs",
     "CertificateAuthority",
     "CertificateAuthorityArgs",
+    "EdgeTls",
+    "EdgeTlsArgs",
     "KeyAlgorithm",
     "TlsSecret",
     "check_hostname",
+    "edge_tls_problems",
+    "hostname_covered",
+    "issue_tls_secret",
+    "issuer_validity_problem",
+    "kubernetes_service_dns_names",
+    "provision_edge_tls",
 ]
 
 KeyAlgorithm = Literal["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-4096"]
 
 CA_USES = ("cert_signing", "crl_signing")
 SERVER_USES = ("digital_signature", "key_encipherment", "server_auth")
+# RFC 5480 section 3: an ECDSA key signs, it never encrypts a session key, so keyEncipherment
+# does not belong on an ECDSA certificate (strict verifiers reject it).
+SERVER_USES_EC = ("digital_signature", "server_auth")
 
 _HOUR_FIX = "Fix: give whole hours, e.g. 8760 for one year."
 
@@ -54,6 +71,39 @@ def check_hostname(value: str, *, wildcard_ok: bool = True) -> str:
             f"ending with a letter or digit. Fix: use e.g. {example!r}."
         ) from None
     return value
+
+
+def hostname_covered(host: str, dns_names: Sequence[str]) -> bool:
+    """Whether a certificate with these SANs is valid for `host` (RFC 6125: a `*.` wildcard
+    stands for exactly one label, so `*.example.com` covers `a.example.com`, not
+    `a.b.example.com` nor `example.com`)."""
+    for name in dns_names:
+        if name == host:
+            return True
+        if name.startswith("*.") and "." in host:
+            first, rest = host.split(".", 1)
+            if first and rest == name[2:]:
+                return True
+    return False
+
+
+def kubernetes_service_dns_names(
+    name: str, namespace: str, cluster_domain: str = "cluster.local"
+) -> tuple[str, ...]:
+    """Every name a client inside the cluster may dial a Service by, most specific last
+    (`name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<cluster_domain>`)."""
+    return (
+        name,
+        f"{name}.{namespace}",
+        f"{name}.{namespace}.svc",
+        f"{name}.{namespace}.svc.{cluster_domain}",
+    )
+
+
+def _uses(args: CertificateArgs) -> tuple[str, ...]:
+    if args.is_ca:
+        return CA_USES
+    return SERVER_USES_EC if args.algorithm.startswith("ECDSA") else SERVER_USES
 
 
 def _private_key(name: str, algorithm: KeyAlgorithm, parent: pulumi.Resource) -> tls.PrivateKey:
@@ -141,7 +191,9 @@ class CertificateArgs(ArgsModel):
     dns_names: tuple[str, ...] = ()
     """Subject alternative names (required for a server leaf; clients check these, not the CN)."""
     organization: str = "grpc-kube"
+    """Subject O (default `grpc-kube`)."""
     algorithm: KeyAlgorithm = "ECDSA-P256"
+    """Key algorithm (default ECDSA-P256, what Linkerd requires and every gRPC stack accepts)."""
     validity_hours: int = Field(default=2160, ge=1)
     """Validity (default 2160 h = 90 days). Must not exceed the issuer's."""
     early_renewal_hours: int = Field(default=720, ge=0)
@@ -225,7 +277,7 @@ class Certificate(pulumi.ComponentResource):
             ca_cert_pem=issuer.cert_pem,
             is_ca_certificate=args.is_ca,
             max_path_length=args.max_path_length if args.is_ca else None,
-            allowed_uses=list(CA_USES if args.is_ca else SERVER_USES),
+            allowed_uses=list(_uses(args)),
             validity_period_hours=args.validity_hours,
             early_renewal_hours=args.early_renewal_hours,
             set_subject_key_id=True,
@@ -251,6 +303,10 @@ class TlsSecret(pulumi.ComponentResource):
 
     secret_name: str
     namespace: str
+    certificate: Certificate
+    """The certificate stored (its `args.dns_names` say which hosts the Secret serves)."""
+    ca_cert_pem: pulumi.Output[str]
+    """The issuing CA's certificate (PEM, public): what clients of this Secret must trust."""
 
     def __init__(
         self,
@@ -261,6 +317,11 @@ class TlsSecret(pulumi.ComponentResource):
         secret_name: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        if not isinstance(certificate, Certificate):
+            raise TypeError(
+                f"TlsSecret {name!r}: certificate must be a Certificate, got "
+                f"{type(certificate).__name__}."
+            )
         problems = []
         try:
             check_dns_label(namespace, what="namespace", must_start_with_letter=False)
@@ -275,6 +336,8 @@ class TlsSecret(pulumi.ComponentResource):
         super().__init__("grpc-kube:index:TlsSecret", name, None, opts)
         self.secret_name = secret_name
         self.namespace = namespace
+        self.certificate = certificate
+        self.ca_cert_pem = certificate.ca_cert_pem
         data: pulumi.Output[dict[str, str]] = pulumi.Output.all(
             certificate.cert_pem, certificate.private_key_pem, certificate.ca_cert_pem
         ).apply(lambda v: {"tls.crt": v[0], "tls.key": v[1], "ca.crt": v[2]})
@@ -291,3 +354,236 @@ class TlsSecret(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"secret_name": secret_name, "namespace": namespace})
+
+
+def issuer_validity_problem(
+    issuer: CertificateAuthority, validity_hours: int, *, field: str = "validity_hours"
+) -> str | None:
+    """The problem line (or None) for a certificate that would outlive its issuer. Components
+    call this before registering anything, since Certificate itself raises only once called."""
+    if validity_hours > issuer.args.validity_hours:
+        return (
+            f"{field}: got {validity_hours}; it is longer than the issuing CA's validity "
+            f"({issuer.args.validity_hours} h), so the certificate would outlive the CA that "
+            f"vouches for it. Fix: lower {field} to at most {issuer.args.validity_hours}."
+        )
+    return None
+
+
+def issue_tls_secret(
+    name: str,
+    *,
+    issuer: CertificateAuthority,
+    dns_names: Sequence[str],
+    namespace: str,
+    secret_name: str,
+    validity_hours: int = 2160,
+    early_renewal_hours: int = 720,
+    parent: pulumi.Resource | None = None,
+) -> TlsSecret:
+    """Issue a server certificate for `dns_names` from `issuer` and store it as the
+    `kubernetes.io/tls` Secret `namespace/secret_name`.
+
+    Registers Certificate `<name>-certificate` and TlsSecret `<name>` (children of `parent`).
+    The first DNS name becomes the subject CN (clients verify the SANs, which list them all).
+    """
+    cert = Certificate(
+        f"{name}-certificate",
+        CertificateArgs(
+            common_name=dns_names[0],
+            dns_names=tuple(dns_names),
+            validity_hours=validity_hours,
+            early_renewal_hours=early_renewal_hours,
+        ),
+        issuer=issuer,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return TlsSecret(
+        name,
+        certificate=cert,
+        namespace=namespace,
+        secret_name=secret_name,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+class EdgeTlsArgs(ArgsModel):
+    """TLS where clients connect (an Ingress's TLS block). By default a certificate for the host
+    is issued by an internal CA; set `existing=True` to use your own Secret instead."""
+
+    secret_name: str | None = None
+    """Name of the `kubernetes.io/tls` Secret, in the Ingress's namespace (default
+    `<ingress name>-tls`). A plain name only: an Ingress cannot read a Secret in another
+    namespace."""
+    existing: bool = False
+    """True: `secret_name` is your own Secret (cert-manager, a purchased wildcard...) and nothing
+    is generated; the CA output is then None, since clients already trust your CA. Default
+    False: a certificate is generated, and its CA's PEM is output for `grpcurl -cacert`."""
+    extra_dns_names: tuple[str, ...] = ()
+    """More SANs for the generated certificate beyond the host (default none)."""
+    validity_hours: int = Field(default=2160, ge=1)
+    """Validity of the generated certificate (default 2160 h = 90 days)."""
+    early_renewal_hours: int = Field(default=720, ge=0)
+    """Re-issued on the first `pulumi up` within this many hours of expiry (default 720 h = 30
+    days): schedule `pulumi up` more often than that."""
+
+    @field_validator("secret_name")
+    @classmethod
+    def _secret(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if "/" in v:
+            ns, _, secret = v.partition("/")
+            raise ValueError(
+                f"this names Secret {secret!r} in namespace {ns!r}, but an Ingress only reads TLS "
+                "Secrets in its own namespace (its backend Service's). Fix: create or copy the "
+                f"Secret into that namespace and give only its name, e.g. {secret!r}."
+            )
+        return check_dns_subdomain(v, what="Secret name")
+
+    @field_validator("extra_dns_names")
+    @classmethod
+    def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for host in v:
+            check_hostname(host)
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> EdgeTlsArgs:
+        if self.existing and self.secret_name is None:
+            raise ValueError(
+                "existing=True needs secret_name, the name of your Secret. Fix: set "
+                "secret_name, or drop existing to have a certificate generated."
+            )
+        if self.existing and self.extra_dns_names:
+            raise ValueError(
+                "extra_dns_names only applies to a generated certificate, not to your own "
+                "Secret. Fix: remove extra_dns_names, or set existing=False."
+            )
+        if self.early_renewal_hours >= self.validity_hours:
+            raise ValueError(
+                f"early_renewal_hours ({self.early_renewal_hours}) must be below validity_hours "
+                f"({self.validity_hours}), or every `pulumi up` re-issues the certificate. "
+                "Fix: lower early_renewal_hours."
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class EdgeTls:
+    """What an edge route needs to know about its TLS Secret."""
+
+    secret_name: str
+    namespace: str
+    generated: bool
+    """True when grpc-kube issued the certificate (clients then need `ca_cert_pem`)."""
+    ca_cert_pem: pulumi.Output[str | None]
+    """The CA that signed the served certificate, or None for a user's Secret given by name."""
+    wait_for: tuple[pulumi.Resource, ...]
+    """Resources the route should depend on so the Secret exists before it is referenced."""
+
+
+def edge_tls_problems(
+    tls_args: EdgeTlsArgs,
+    *,
+    hosts: Sequence[str],
+    namespace: str,
+    tls_secret: TlsSecret | None = None,
+    issuer: CertificateAuthority | None = None,
+) -> list[str]:
+    """Cross-object checks for edge TLS, as `field: problem. Fix: ...` lines (empty when fine).
+    Call before registering anything."""
+    problems: list[str] = []
+    if tls_secret is not None:
+        if not isinstance(tls_secret, TlsSecret):
+            return [
+                f"tls_secret: got {type(tls_secret).__name__}; expected a TlsSecret. Fix: pass "
+                "the TlsSecret object, or its name as tls.secret_name with tls.existing=True."
+            ]
+        if tls_args.existing or tls_args.secret_name is not None:
+            problems.append(
+                "tls_secret: given together with tls.secret_name/tls.existing; the Secret "
+                "would be named twice. Fix: pass only one of them."
+            )
+        if tls_secret.namespace != namespace:
+            problems.append(
+                f"tls_secret: got TlsSecret {tls_secret.secret_name!r} in namespace "
+                f"{tls_secret.namespace!r}, but the route lives in {namespace!r} and can only "
+                f"read Secrets there. Fix: create the TlsSecret with namespace={namespace!r}."
+            )
+        sans = tls_secret.certificate.args.dns_names
+        uncovered = [h for h in hosts if not hostname_covered(h, sans)]
+        if uncovered:
+            problems.append(
+                f"tls_secret: its certificate covers {list(sans)}, not {uncovered}; clients "
+                f"would reject it. Fix: issue it with dns_names including {uncovered[0]!r}."
+            )
+    elif not tls_args.existing and issuer is not None:
+        if not isinstance(issuer, CertificateAuthority):
+            problems.append(
+                f"ca: got {type(issuer).__name__}; expected a CertificateAuthority. Fix: pass "
+                "a CertificateAuthority, or leave it out to have one generated."
+            )
+        else:
+            problem = issuer_validity_problem(
+                issuer, tls_args.validity_hours, field="tls.validity_hours"
+            )
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def provision_edge_tls(
+    name: str,
+    tls_args: EdgeTlsArgs,
+    *,
+    hosts: Sequence[str],
+    namespace: str,
+    default_secret_name: str,
+    tls_secret: TlsSecret | None = None,
+    issuer: CertificateAuthority | None = None,
+    parent: pulumi.Resource | None = None,
+) -> EdgeTls:
+    """Resolve the edge TLS Secret: the given TlsSecret, the user's Secret by name
+    (`existing`), or a certificate for `hosts` issued by `issuer` and stored as
+    `namespace/(secret_name or default_secret_name)` (registered as TlsSecret `name`).
+
+    `issuer` is required only in the last case. Validate first with `edge_tls_problems`.
+    """
+    if tls_secret is not None:
+        return EdgeTls(
+            secret_name=tls_secret.secret_name,
+            namespace=tls_secret.namespace,
+            generated=False,
+            ca_cert_pem=tls_secret.ca_cert_pem,
+            wait_for=(tls_secret,),
+        )
+    secret_name = tls_args.secret_name or default_secret_name
+    if tls_args.existing:
+        return EdgeTls(
+            secret_name=secret_name,
+            namespace=namespace,
+            generated=False,
+            ca_cert_pem=pulumi.Output.from_input(None),
+            wait_for=(),
+        )
+    if issuer is None:
+        raise ValueError("provision_edge_tls: an issuer is needed to generate a certificate")
+    dns_names = tuple(dict.fromkeys((*hosts, *tls_args.extra_dns_names)))
+    secret = issue_tls_secret(
+        name,
+        issuer=issuer,
+        dns_names=dns_names,
+        namespace=namespace,
+        secret_name=secret_name,
+        validity_hours=tls_args.validity_hours,
+        early_renewal_hours=tls_args.early_renewal_hours,
+        parent=parent,
+    )
+    return EdgeTls(
+        secret_name=secret_name,
+        namespace=namespace,
+        generated=True,
+        ca_cert_pem=secret.ca_cert_pem,
+        wait_for=(secret,),
+    )

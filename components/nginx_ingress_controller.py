@@ -1,0 +1,403 @@
+"""NginxIngressController: the ingress-nginx controller (chart 4.15.1), installed with the
+settings gRPC needs, in a namespace of its own.
+
+A ClusterIP Service balances per TCP connection, so a gRPC channel lands on one pod. nginx parses
+HTTP/2 and picks an upstream pod for every request (every gRPC call), which is the founding
+document's first fix. The chart is installed with `helm.v3.Release` because its admission
+webhook certificate is made by Helm hook Jobs, which `helm.v4.Chart` skips.
+
+ingress-nginx is retired upstream (best-effort maintenance ended in March 2026, 4.15.1 is the
+final chart); the component says so at every deployment and points to the Gateway API path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, field_validator, model_validator
+
+from ._validation import (
+    ArgsModel,
+    check_dns_label,
+    check_dns_subdomain,
+    check_label_map,
+)
+from .peers import PeerRef
+
+__all__ = [
+    "CHART",
+    "CHART_REPO",
+    "CHART_VERSION",
+    "RETIREMENT_WARNING",
+    "NginxIngressController",
+    "NginxIngressControllerArgs",
+]
+
+CHART = "ingress-nginx"
+CHART_VERSION = "4.15.1"
+CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
+MESH_INJECT_ANNOTATION = "linkerd.io/inject"
+
+RETIREMENT_WARNING = (
+    "ingress-nginx was retired upstream in March 2026: chart 4.15.1 (controller v1.15.1) is the "
+    "final release and gets no further security fixes. It keeps working, but plan a move to the "
+    "Gateway API path (a GRPCRoute on a conformant Gateway such as NGINX Gateway Fabric or Envoy "
+    "Gateway; see grpc-kube's GrpcGateway)."
+)
+
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+
+# ConfigMap keys this component sets from its own options (see _config); `config` may not.
+_OWNED_CONFIG = {
+    "use-http2": "remove it: gRPC runs on HTTP/2, so it is always on",
+    "load-balance": "set load_balance instead",
+    "client-body-timeout": "set client_body_timeout_seconds instead",
+    "worker-shutdown-timeout": "set worker_shutdown_timeout_seconds instead",
+    "allow-snippet-annotations": "remove it: grpc-kube keeps snippets off (risk Critical)",
+}
+
+
+def _chart_fullname(release_name: str) -> str:
+    """The chart's `ingress-nginx.fullname` helper (templates/_helpers.tpl, no overrides): the
+    release name when it already contains the chart name, else `<release>-ingress-nginx`."""
+    name = release_name if CHART in release_name else f"{release_name}-{CHART}"
+    return name[:63].rstrip("-")
+
+
+def _default_controller_value(ingress_class: str) -> str:
+    # The chart's default controller value for the `nginx` class; other classes get their own,
+    # so two controllers in one cluster never reconcile each other's Ingresses.
+    if ingress_class == "nginx":
+        return "k8s.io/ingress-nginx"
+    return f"k8s.io/ingress-nginx-{ingress_class}"
+
+
+class NginxIngressControllerArgs(ArgsModel):
+    """Arguments of NginxIngressController. Every field has a default."""
+
+    namespace: str = "ingress-nginx"
+    """Namespace the component creates for the controller (default `ingress-nginx`, the
+    upstream convention). It must not exist yet: the component owns it."""
+    release_name: str = "ingress-nginx"
+    """Helm release name (default `ingress-nginx`). The chart derives object names from it:
+    with the default, the controller Service is `ingress-nginx-controller`."""
+    ingress_class: str = "nginx"
+    """Name of the IngressClass the chart creates and Ingresses select with `ingressClassName`
+    (default `nginx`, as in the founding example). Two controllers in one cluster need two
+    classes: IngressClasses are cluster-wide."""
+    controller_value: str | None = None
+    """The IngressClass's `spec.controller`, which the controller watches (default
+    `k8s.io/ingress-nginx` for the class `nginx`, `k8s.io/ingress-nginx-<class>` otherwise)."""
+    default_class: bool = False
+    """Make this the cluster's default IngressClass (default False: Ingresses must name it)."""
+    replicas: int = Field(default=2, ge=1, le=100)
+    """Controller pods (default 2: with one, every upgrade or node drain cuts all streams;
+    from 2 the chart adds a PodDisruptionBudget with minAvailable 1)."""
+    topology_spread: bool = True
+    """Spread controller pods across nodes (`kubernetes.io/hostname`, maxSkew 1,
+    ScheduleAnyway), default True, so one node loss does not take every replica."""
+    mesh: bool = False
+    """Mesh the controller pods with Linkerd (default False): `linkerd.io/inject: enabled` goes
+    into `controller.podAnnotations` only, not on the namespace, so the chart's admission
+    Jobs stay unmeshed (by default a meshed Job's proxy keeps running after its container
+    exits, so the Job never completes). GrpcIngresses (GRPC, ClusterIP backends) on a meshed
+    controller get `service-upstream: "true"`, so Linkerd balances every call."""
+    linkerd_cni: bool = False
+    """Whether the Linkerd CNI plugin is installed (default False). It only matters with
+    `mesh`: without it Linkerd adds a `linkerd-init` container that needs NET_ADMIN and
+    NET_RAW, which decides the namespace's default Pod Security level."""
+    load_balance: Literal["round_robin", "ewma"] = "round_robin"
+    """nginx's per-request algorithm across pods (default `round_robin`, the chart default and
+    what the founding document measured: 200/200/200 over three pods). `ewma` favours pods
+    with lower latency."""
+    client_body_timeout_seconds: int = 3600
+    """ConfigMap `client-body-timeout`: how long nginx waits between two reads of a request
+    body (default 3600; nginx's 60 cuts a client or bidi stream whose client is silent for a
+    minute, measured with nginx 1.22). It exists only controller-wide: an Ingress annotation
+    cannot raise it, so GrpcIngress warns when its stream timeout is longer."""
+    worker_shutdown_timeout_seconds: int = 240
+    """ConfigMap `worker-shutdown-timeout` (default 240, upstream's): on every nginx reload
+    (configuration changes, not endpoint changes) old workers keep serving open streams this
+    long, then close them. The pod's termination grace period is kept 60 s above it."""
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    """Type of the controller's Service (default LoadBalancer, the chart default: one external
+    address for all gRPC hosts)."""
+    service_annotations: dict[str, str] = {}
+    """Annotations for the controller's Service, e.g. a cloud load balancer's settings
+    (default none)."""
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    """CIDRs allowed to reach the LoadBalancer (default: any source)."""
+    pod_security: PodSecurityLevel | None = None
+    """Pod Security Standard enforced on the namespace. Default: `restricted` (the controller
+    and admission Jobs comply), except `privileged` with `mesh` and no `linkerd_cni`: the
+    `linkerd-init` container needs NET_ADMIN and NET_RAW, which even `baseline` forbids.
+    `audit` and `warn` are always `restricted`, so a weaker level stays visible."""
+    config: dict[str, str] = {}
+    """Extra keys for the controller ConfigMap (default none), e.g. `{"http2-max-concurrent-
+    streams": "256"}`. Keys set from the fields above and `*-snippet` keys are refused."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns_label(v, what="namespace", must_start_with_letter=False)
+
+    @field_validator("release_name")
+    @classmethod
+    def _release(cls, v: str) -> str:
+        check_dns_label(v, what="Helm release name")
+        if len(v) > 53:
+            raise ValueError(
+                "Helm release names are at most 53 characters (the chart appends suffixes). "
+                f"Fix: shorten it, e.g. {v[:53].rstrip('-')!r}."
+            )
+        return v
+
+    @field_validator("ingress_class")
+    @classmethod
+    def _class(cls, v: str) -> str:
+        return check_dns_subdomain(v, what="IngressClass name")
+
+    @field_validator("controller_value")
+    @classmethod
+    def _controller_value(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        domain, _, path = v.partition("/")
+        try:
+            check_dns_subdomain(domain, what="controller domain")
+        except ValueError:
+            path = ""
+        if not path or len(v) > 253:
+            raise ValueError(
+                "an IngressClass controller is a domain-prefixed path. Fix: use e.g. "
+                "'k8s.io/ingress-nginx-internal'."
+            )
+        return v
+
+    @field_validator("client_body_timeout_seconds", "worker_shutdown_timeout_seconds")
+    @classmethod
+    def _seconds(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(
+                "a timeout must be at least 1 second (nginx treats 0 as 'cut at once'). "
+                "Fix: give seconds, e.g. 3600."
+            )
+        return v
+
+    @field_validator("service_annotations")
+    @classmethod
+    def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
+        # Annotation keys follow label key syntax; values are free text.
+        check_label_map({k: "x" for k in v}, what="service_annotations")
+        return v
+
+    @field_validator("load_balancer_source_ranges")
+    @classmethod
+    def _ranges(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in v:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                try:
+                    suggestion = str(ipaddress.ip_network(cidr, strict=False))
+                except ValueError:
+                    suggestion = "203.0.113.0/24"
+                raise ValueError(
+                    f"{cidr!r} is not a CIDR with no host bits set. Fix: use e.g. {suggestion!r}."
+                ) from None
+        return v
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if key in _OWNED_CONFIG:
+                raise ValueError(
+                    f"key {key!r} is set by NginxIngressController itself. Fix: "
+                    f"{_OWNED_CONFIG[key]}."
+                )
+            if key.endswith("-snippet") or key.endswith("-snippets"):
+                raise ValueError(
+                    f"key {key!r} injects raw nginx configuration; grpc-kube keeps snippets "
+                    "off (upstream rates them risk Critical: any Ingress author could run "
+                    "arbitrary nginx directives). Fix: remove it; use a dedicated ConfigMap "
+                    "key or annotation instead."
+                )
+            if not isinstance(value, str):
+                raise ValueError(f"value of {key!r} must be a string. Fix: quote it.")
+        return v
+
+    @model_validator(mode="after")
+    def _combinations(self) -> NginxIngressControllerArgs:
+        init_container = self.mesh and not self.linkerd_cni
+        if init_container and self.pod_security in ("restricted", "baseline"):
+            raise ValueError(
+                f"pod_security {self.pod_security!r} with mesh and no linkerd_cni: Linkerd's "
+                "linkerd-init container needs NET_ADMIN and NET_RAW, which only 'privileged' "
+                "admits, so no controller pod could start. Fix: install the Linkerd CNI plugin "
+                "and set linkerd_cni=True, or leave pod_security unset."
+            )
+        if self.load_balancer_source_ranges and self.service_type != "LoadBalancer":
+            raise ValueError(
+                f"load_balancer_source_ranges only applies to service_type LoadBalancer, got "
+                f"{self.service_type!r}. Fix: remove the ranges or use a LoadBalancer."
+            )
+        return self
+
+
+class NginxIngressController(pulumi.ComponentResource):
+    """ingress-nginx (Helm release) in its own namespace, tuned for gRPC."""
+
+    ingress_class: str
+    """IngressClass name GrpcIngress puts in `ingressClassName`."""
+    namespace: str
+    """The controller's namespace."""
+    meshed: bool
+    """True when the controller pods carry `linkerd.io/inject: enabled`."""
+    peer: PeerRef
+    """The controller pods, for NetworkPolicies and mesh authorization (they call backends)."""
+    release_name: str
+    service_account: str
+    """ServiceAccount of the controller pods (their Linkerd identity when meshed)."""
+    controller_service_name: str
+    """The chart's controller Service (`<fullname>-controller`): `kubectl -n <namespace> get
+    service <name>` shows the external address clients dial."""
+    client_body_timeout_seconds: int
+    release: k8s.helm.v3.Release
+    release_status: pulumi.Output[Any]
+    """The Helm release status (name, namespace, revision, status) once installed."""
+
+    def __init__(
+        self,
+        name: str,
+        args: NginxIngressControllerArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args if args is not None else NginxIngressControllerArgs()
+        if not isinstance(args, NginxIngressControllerArgs):
+            raise TypeError(
+                f"NginxIngressController {name!r}: args must be a NginxIngressControllerArgs, got "
+                f"{type(args).__name__}. Fix: NginxIngressController(name, "
+                "NginxIngressControllerArgs(...))."
+            )
+        super().__init__("grpc-kube:index:NginxIngressController", name, None, opts)
+        self.args = args
+        fullname = _chart_fullname(args.release_name)
+        self.ingress_class = args.ingress_class
+        self.namespace = args.namespace
+        self.meshed = args.mesh
+        self.release_name = args.release_name
+        self.service_account = fullname
+        self.controller_service_name = f"{fullname}-controller"
+        self.client_body_timeout_seconds = args.client_body_timeout_seconds
+        # templates/_helpers.tpl `ingress-nginx.selectorLabels` + the controller's component
+        # label (controller-deployment.yaml spec.selector.matchLabels), chart 4.15.1.
+        self.selector_labels = {
+            "app.kubernetes.io/name": CHART,
+            "app.kubernetes.io/instance": args.release_name,
+            "app.kubernetes.io/component": "controller",
+        }
+        self.peer = PeerRef(
+            namespace=args.namespace,
+            pod_labels=dict(self.selector_labels),
+            service_account=self.service_account,
+            meshed=args.mesh,
+            ports=(),
+        )
+
+        init_container = args.mesh and not args.linkerd_cni
+        level = args.pod_security or ("privileged" if init_container else "restricted")
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": args.namespace,
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": level,
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "app.kubernetes.io/managed-by": "grpc-kube",
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.values = self.helm_values(args)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=args.release_name,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=args.namespace,
+            create_namespace=False,
+            values=self.values,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
+        self.release_status = self.release.status
+        pulumi.log.warn(RETIREMENT_WARNING, resource=self)
+        self.register_outputs(
+            {
+                "ingress_class": self.ingress_class,
+                "namespace": self.namespace,
+                "release_status": self.release_status,
+            }
+        )
+
+    @staticmethod
+    def helm_values(args: NginxIngressControllerArgs) -> dict[str, Any]:
+        """The chart values for `args` (every key exists in chart 4.15.1's values.yaml; the
+        tests check this against the pinned key list)."""
+        selector = {
+            "app.kubernetes.io/name": CHART,
+            "app.kubernetes.io/instance": args.release_name,
+            "app.kubernetes.io/component": "controller",
+        }
+        config = {
+            # On by default in the controller; explicit because gRPC does not work without it.
+            "use-http2": "true",
+            "load-balance": args.load_balance,
+            "client-body-timeout": str(args.client_body_timeout_seconds),
+            "worker-shutdown-timeout": f"{args.worker_shutdown_timeout_seconds}s",
+            **args.config,
+        }
+        controller: dict[str, Any] = {
+            "replicaCount": args.replicas,
+            "ingressClass": args.ingress_class,
+            "ingressClassResource": {
+                "name": args.ingress_class,
+                "enabled": True,
+                "default": args.default_class,
+                "controllerValue": args.controller_value
+                or _default_controller_value(args.ingress_class),
+            },
+            # Ingress authors must not be able to inject nginx configuration (risk Critical).
+            "allowSnippetAnnotations": False,
+            "config": config,
+            # The chart's 300 s default leaves 60 s after the 240 s worker drain; keep that.
+            "terminationGracePeriodSeconds": max(300, args.worker_shutdown_timeout_seconds + 60),
+            "service": {"type": args.service_type},
+        }
+        if args.service_annotations:
+            controller["service"]["annotations"] = dict(args.service_annotations)
+        if args.load_balancer_source_ranges:
+            controller["service"]["loadBalancerSourceRanges"] = list(
+                args.load_balancer_source_ranges
+            )
+        if args.mesh:
+            controller["podAnnotations"] = {MESH_INJECT_ANNOTATION: "enabled"}
+        if args.topology_spread:
+            controller["topologySpreadConstraints"] = [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": selector},
+                }
+            ]
+        return {
+            "controller": controller,
+            # Explicit, so the name PeerRef reports cannot drift from the chart's.
+            "serviceAccount": {"name": _chart_fullname(args.release_name)},
+        }
