@@ -1,0 +1,532 @@
+"""LinkerdControlPlane: the Linkerd service mesh (edge-26.8.3) installed from its Helm charts, in
+the order Linkerd needs: Gateway API CRDs, the `linkerd` namespace, `linkerd-crds`, then
+`linkerd-control-plane`.
+
+A mesh is the founding document's third fix for gRPC load balancing: every meshed pod gets a
+proxy that balances each request (not each connection) and proves its identity with mTLS. Those
+identities hang off two certificates Linkerd cannot make for itself when installed with Helm: a
+trust anchor and an identity issuer. By default they are generated here with pulumi-tls and
+renewed by `pulumi up` well before `linkerd check` starts warning (expired anchors and issuers
+are the most reported Linkerd outage); an external issuer such as cert-manager can be used
+instead.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, ValidationInfo, field_validator
+
+from ._validation import ArgsModel, InvalidArgumentError
+from .certificates import (
+    Certificate,
+    CertificateArgs,
+    CertificateAuthority,
+    CertificateAuthorityArgs,
+)
+from .gateway_api_crds import GATEWAY_API_VERSION, GatewayApiCrds, GatewayApiCrdsArgs
+from .peers import PeerRef
+
+__all__ = [
+    "CONTROL_PLANE_PORTS",
+    "INBOUND_POLICIES",
+    "LINKERD_CHART_VERSION",
+    "LINKERD_HELM_REPO",
+    "LINKERD_NAMESPACE",
+    "LINKERD_VERSION",
+    "PROXY_ADMIN_PORT",
+    "PROXY_INBOUND_PORT",
+    "ExternalIdentity",
+    "IdentityArgs",
+    "InboundPolicy",
+    "LinkerdControlPlane",
+    "LinkerdControlPlaneArgs",
+    "control_plane_namespace_metadata",
+]
+
+LINKERD_VERSION = "edge-26.8.3"
+LINKERD_CHART_VERSION = "2026.8.3"
+"""Edge chart versions follow YYYY.M.N: release edge-26.8.3 is chart version 2026.8.3."""
+LINKERD_HELM_REPO = "https://helm.linkerd.io/edge"
+LINKERD_NAMESPACE = "linkerd"
+"""Fixed: mesh identities (`<sa>.<ns>.serviceaccount.identity.linkerd.cluster.local`, see
+PeerRef.mesh_identity) contain the control plane's namespace."""
+
+CONTROL_PLANE_PORTS: tuple[int, ...] = (8080, 8086, 8090)
+"""Ports every proxy dials in the control plane namespace: identity 8080, destination 8086,
+policy 8090. A default-deny egress NetworkPolicy must allow them (plus DNS)."""
+PROXY_INBOUND_PORT = 4143
+"""Meshed pod-to-pod traffic arrives on the peer proxy's inbound port (since Linkerd 2.18)."""
+PROXY_ADMIN_PORT = 4191
+"""Proxy admin port: kubelet probes the proxy here, Prometheus scrapes it."""
+
+TRUST_ANCHOR_CN = "root.linkerd.cluster.local"
+ISSUER_CN = "identity.linkerd.cluster.local"
+
+# `linkerd check` warns when the trust anchor or the issuer has less than 60 days left.
+LINKERD_CHECK_WARN_HOURS = 60 * 24
+# The chart makes its webhook certificates (injector, validators) with genSelfSignedCert on every
+# install/upgrade, valid 365 days, and `linkerd check` warns for those too under 60 days left.
+# Renewing the issuer upgrades the chart, so an issuer renewed at least this often keeps them fresh.
+WEBHOOK_REFRESH_HOURS = (365 - 60) * 24
+
+InboundPolicy = Literal[
+    "all-unauthenticated",
+    "all-authenticated",
+    "cluster-authenticated",
+    "cluster-unauthenticated",
+    "deny",
+    "audit",
+]
+INBOUND_POLICIES: tuple[str, ...] = get_args(InboundPolicy)
+
+
+class IdentityArgs(ArgsModel):
+    """Validity and renewal of the generated trust anchor and identity issuer (pulumi-tls).
+
+    pulumi-tls re-creates a certificate on the first `pulumi up` (or `pulumi refresh`) inside its
+    early-renewal window, so renewal happens only when Pulumi runs: run it at least every
+    `early_renewal_hours - 1440` hours and `linkerd check` never sees a certificate with less
+    than 60 days left.
+    """
+
+    trust_anchor_validity_hours: int = Field(default=87600, ge=1)
+    """Trust anchor validity (default 87600 h = 10 years). The anchor is what every proxy
+    trusts; long-lived because replacing it means restarting every meshed pod."""
+    trust_anchor_early_renewal_hours: int = Field(default=8760, ge=0)
+    """Re-issue the anchor this many hours before it expires (default 8760 h = 1 year). The key
+    is kept (the PrivateKey resource does not change), so the re-issued anchor has the same
+    subject and key as the old one."""
+    issuer_validity_hours: int = Field(default=8760, ge=1)
+    """Issuer validity (default 8760 h = 1 year). Must be shorter than the anchor's and at most
+    the anchor's early-renewal window, so an issuer never outlives the anchor that signed it."""
+    issuer_early_renewal_hours: int = Field(default=2160, ge=0)
+    """Re-issue the issuer this many hours before it expires (default 2160 h = 90 days: 30 days
+    of margin before `linkerd check`'s 60-day warning). A new issuer is rolled out by a Helm
+    upgrade and picked up by the identity controller; proxies keep their 24 h workload
+    certificates until they renew them. The upgrade also re-creates the chart's webhook
+    certificates (valid 365 days), so `issuer_validity_hours - issuer_early_renewal_hours` must
+    stay at or below 7320 h (305 days)."""
+
+    # Field validators (not one model validator) so each error names the field at fault; a
+    # field sees the ones declared above it in `info.data` (absent if they failed themselves).
+
+    @field_validator("trust_anchor_early_renewal_hours", "issuer_early_renewal_hours")
+    @classmethod
+    def _renewal(cls, early: int, info: ValidationInfo) -> int:
+        role = "trust_anchor" if info.field_name == "trust_anchor_early_renewal_hours" else "issuer"
+        validity = info.data.get(f"{role}_validity_hours")
+        if validity is not None and early >= validity:
+            raise ValueError(
+                f"it must be below {role}_validity_hours ({validity}), or every `pulumi up` "
+                f"re-creates the certificate. Fix: lower {role}_early_renewal_hours."
+            )
+        if early <= LINKERD_CHECK_WARN_HOURS:
+            raise ValueError(
+                "it is not above 1440 h (60 days): `linkerd check` warns once a certificate has "
+                "less than 60 days left, so it would warn before Pulumi renews. Fix: use e.g. "
+                "2160 (90 days) and run `pulumi up` more often than every "
+                "(early_renewal_hours - 1440) hours."
+            )
+        if validity is not None and role == "issuer" and validity - early > WEBHOOK_REFRESH_HOURS:
+            raise ValueError(
+                f"the issuer would be renewed only every {validity - early} h "
+                f"(issuer_validity_hours - issuer_early_renewal_hours), more than "
+                f"{WEBHOOK_REFRESH_HOURS} h (305 days). Each renewal upgrades the chart, which "
+                "re-creates Linkerd's webhook certificates; those live 365 days, and expired "
+                "ones stop proxy injection. Fix: raise issuer_early_renewal_hours or lower "
+                f"issuer_validity_hours so the difference is at most {WEBHOOK_REFRESH_HOURS} "
+                "(the defaults give 6600)."
+            )
+        return early
+
+    @field_validator("issuer_validity_hours")
+    @classmethod
+    def _issuer_within_anchor(cls, validity: int, info: ValidationInfo) -> int:
+        anchor = info.data.get("trust_anchor_validity_hours")
+        if anchor is not None and validity >= anchor:
+            raise ValueError(
+                f"it is not shorter than trust_anchor_validity_hours ({anchor}): the issuer "
+                "would outlive the trust anchor that vouches for it. Fix: lower "
+                "issuer_validity_hours (e.g. 8760) or raise trust_anchor_validity_hours."
+            )
+        anchor_early = info.data.get("trust_anchor_early_renewal_hours")
+        if anchor_early is not None and validity > anchor_early:
+            raise ValueError(
+                f"it is longer than trust_anchor_early_renewal_hours ({anchor_early}): an "
+                "issuer made just before the anchor's renewal window would outlive the anchor. "
+                "Fix: lower issuer_validity_hours or raise trust_anchor_early_renewal_hours."
+            )
+        return validity
+
+
+@dataclass(frozen=True)
+class ExternalIdentity:
+    """Bring your own identity issuer (e.g. cert-manager) instead of pulumi-tls certificates.
+
+    Linkerd then reads its issuer from a `kubernetes.io/tls` Secret named
+    `linkerd-identity-issuer` in the `linkerd` namespace (keys `tls.crt`, `tls.key`, `ca.crt`),
+    which the external tool creates and renews (chart value
+    `identity.issuer.scheme: kubernetes.io/tls`).
+    """
+
+    trust_anchors_pem: pulumi.Input[str] | None = None
+    """The trust anchor certificate(s), PEM (public; never a key). The chart writes them to the
+    `linkerd-identity-trust-roots` ConfigMap. None: that ConfigMap is maintained outside the
+    chart, e.g. by a trust-manager Bundle (chart value `identity.externalCA: true`)."""
+    issuer_dependencies: Sequence[pulumi.Resource] = ()
+    """Resources that produce the issuer Secret (and the trust roots ConfigMap), e.g. the
+    cert-manager Certificate: the control plane is installed after them."""
+
+
+class LinkerdControlPlaneArgs(ArgsModel):
+    """Arguments of LinkerdControlPlane. All optional."""
+
+    identity: IdentityArgs = IdentityArgs()
+    """Validity and early renewal of the generated trust anchor and issuer. Not allowed together
+    with `external_identity=` (the external tool decides those)."""
+    high_availability: bool = False
+    """High availability (default False): what upstream's `values-ha.yaml` sets among the
+    chart's values: 3 replicas per controller, required pod anti-affinity per node (needs 3
+    nodes), PodDisruptionBudgets (maxUnavailable 1), rolling updates of one pod, proxy
+    resource requests/limits, and `webhookFailurePolicy: Fail` (no unmeshed pod starts while the
+    injector is down)."""
+    cni_enabled: bool = False
+    """The linkerd2-cni plugin is already installed on every node (default False; this
+    component does not install it). Then meshed pods get no `linkerd-init` container, which
+    needs NET_ADMIN and NET_RAW, so meshed namespaces can enforce Pod Security `restricted`."""
+    default_inbound_policy: InboundPolicy = "all-unauthenticated"
+    """Cluster-wide default for pods whose namespace/pod sets no policy (default
+    `all-unauthenticated`, Linkerd's own default: meshing alone then breaks no caller).
+    MeshEnabledNamespace sets a per-namespace policy."""
+    cluster_networks: tuple[str, ...] | None = None
+    """CIDRs of pods and nodes, used by the `cluster-*` inbound policies (default: the chart's,
+    the private IPv4 ranges and fd00::/8). Set it when the cluster uses other addresses."""
+    create_namespace: bool = True
+    """Create the `linkerd` namespace with the labels Linkerd needs (default True). Set False
+    when it already exists, e.g. created first so cert-manager can write the issuer Secret into
+    it; give it `control_plane_namespace_metadata(cni_enabled)`."""
+
+    @field_validator("cluster_networks")
+    @classmethod
+    def _cidrs(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError(
+                "an empty list would make every `cluster-*` policy match nothing. Fix: leave "
+                "cluster_networks unset for the chart default, or list CIDRs, e.g. "
+                "('10.0.0.0/8',)."
+            )
+        for cidr in v:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"{cidr!r} is not a network in CIDR notation (address bits past the mask "
+                    "must be zero). Fix: use e.g. '10.0.0.0/8' or 'fd00::/8'."
+                ) from None
+        return v
+
+
+def control_plane_namespace_metadata(cni_enabled: bool) -> dict[str, Any]:
+    """Metadata of the `linkerd` namespace, as `linkerd install` writes it.
+
+    `config.linkerd.io/admission-webhooks: disabled` keeps Linkerd's own webhooks away from its
+    pods (with `webhookFailurePolicy: Fail` the injector could otherwise never start). Pod
+    Security: `linkerd-init` needs NET_ADMIN and NET_RAW, which only `privileged` admits; with the
+    CNI plugin there is no linkerd-init and `restricted` holds.
+    """
+    return {
+        "name": LINKERD_NAMESPACE,
+        "labels": {
+            "linkerd.io/is-control-plane": "true",
+            "config.linkerd.io/admission-webhooks": "disabled",
+            "linkerd.io/control-plane-ns": LINKERD_NAMESPACE,
+            "pod-security.kubernetes.io/enforce": "restricted" if cni_enabled else "privileged",
+            "app.kubernetes.io/managed-by": "grpc-kube",
+        },
+        "annotations": {"linkerd.io/inject": "disabled"},
+    }
+
+
+# What upstream's values-ha.yaml sets, limited to keys of the chart's values.yaml (the file also
+# sets controllerResources & co., which exist only as comments there; see docs/linkerd.md).
+_HA_VALUES: dict[str, Any] = {
+    "controllerReplicas": 3,
+    "enablePodAntiAffinity": True,
+    "enablePodDisruptionBudget": True,
+    "controller": {"podDisruptionBudget": {"maxUnavailable": 1}},
+    "deploymentStrategy": {"rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
+    "webhookFailurePolicy": "Fail",
+    "proxy": {
+        "resources": {
+            "cpu": {"request": "100m"},
+            "memory": {"limit": "250Mi", "request": "20Mi"},
+        }
+    },
+}
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def control_plane_values(args: LinkerdControlPlaneArgs) -> dict[str, Any]:
+    """The `linkerd-control-plane` values that do not depend on the identity certificates."""
+    values: dict[str, Any] = {
+        "cniEnabled": args.cni_enabled,
+        "proxy": {"defaultInboundPolicy": args.default_inbound_policy},
+    }
+    if args.cluster_networks is not None:
+        values["clusterNetworks"] = ",".join(args.cluster_networks)
+    if args.high_availability:
+        values = _merge(values, _HA_VALUES)
+    return values
+
+
+def _check_pem(value: object) -> str | None:
+    """A problem with a plain-string trust anchor bundle, or None. Outputs are not inspected."""
+    if not isinstance(value, str):
+        return None
+    if "PRIVATE KEY" in value:
+        return (
+            "external_identity.trust_anchors_pem: got a PEM with a PRIVATE KEY block; trust "
+            "anchors are public and end up in a ConfigMap and the stack outputs. Fix: pass "
+            "only the certificate(s) (`-----BEGIN CERTIFICATE-----`)."
+        )
+    if "-----BEGIN CERTIFICATE-----" not in value:
+        return (
+            f"external_identity.trust_anchors_pem: got {value[:40]!r}...; not a PEM "
+            "certificate. Fix: pass the anchor's `ca.crt`/`tls.crt` contents, or None when a "
+            "trust-manager Bundle maintains the linkerd-identity-trust-roots ConfigMap."
+        )
+    return None
+
+
+class LinkerdControlPlane(pulumi.ComponentResource):
+    """Linkerd edge-26.8.3: Gateway API CRDs, the `linkerd` namespace, `linkerd-crds`,
+    `linkerd-control-plane`, and (by default) its trust anchor and identity issuer."""
+
+    namespace: str
+    """The control plane namespace (`linkerd`)."""
+    peer: PeerRef
+    """The control plane pods (identity, destination with the policy controller, proxy
+    injector), for NetworkPolicies: every proxy must reach them on CONTROL_PLANE_PORTS."""
+    cni_enabled: bool
+    high_availability: bool
+    identity_mode: Literal["generated", "external"]
+    gateway_api_crds: GatewayApiCrds
+    trust_anchor_pem: pulumi.Output[str] | None
+    """The trust anchor certificate (public PEM; hand it to `linkerd check --identity-...` or
+    other clusters). None with an external identity that brings no PEM."""
+    issuer_expiry: pulumi.Output[str] | None
+    """When the generated issuer expires (RFC 3339). None with an external identity."""
+    trust_anchor: CertificateAuthority | None
+    """The generated trust anchor (None with an external identity)."""
+    issuer: Certificate | None
+    """The generated identity issuer (None with an external identity)."""
+    crds_release: k8s.helm.v3.Release
+    release: k8s.helm.v3.Release
+
+    def __init__(
+        self,
+        name: str,
+        args: LinkerdControlPlaneArgs | None = None,
+        *,
+        gateway_api_crds: GatewayApiCrds | None = None,
+        external_identity: ExternalIdentity | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = LinkerdControlPlaneArgs() if args is None else args
+        if not isinstance(args, LinkerdControlPlaneArgs):
+            raise TypeError(
+                f"LinkerdControlPlane {name!r}: args must be a LinkerdControlPlaneArgs, got "
+                f"{type(args).__name__}. Fix: LinkerdControlPlane(name, LinkerdControlPlaneArgs())."
+            )
+        problems: list[str] = []
+        if gateway_api_crds is not None and not isinstance(gateway_api_crds, GatewayApiCrds):
+            problems.append(
+                f"gateway_api_crds: got {type(gateway_api_crds).__name__}; it must be the "
+                "GatewayApiCrds object that installs the CRDs. Fix: pass a GatewayApiCrds, or "
+                "None to have the control plane install its own."
+            )
+        if external_identity is not None:
+            if not isinstance(external_identity, ExternalIdentity):
+                problems.append(
+                    f"external_identity: got {type(external_identity).__name__}. Fix: pass "
+                    "ExternalIdentity(trust_anchors_pem=..., issuer_dependencies=[...])."
+                )
+            else:
+                if "identity" in args.model_fields_set:
+                    problems.append(
+                        "identity: set together with external_identity, but the external issuer "
+                        "decides validity and renewal. Fix: remove one of them."
+                    )
+                pem_problem = _check_pem(external_identity.trust_anchors_pem)
+                if pem_problem:
+                    problems.append(pem_problem)
+                bad = [
+                    type(d).__name__
+                    for d in external_identity.issuer_dependencies
+                    if not isinstance(d, pulumi.Resource)
+                ]
+                if bad:
+                    problems.append(
+                        f"external_identity.issuer_dependencies: got {', '.join(bad)}; only "
+                        "Pulumi resources can be waited for. Fix: pass the resources that "
+                        "create the issuer Secret (e.g. the cert-manager Certificate)."
+                    )
+        if problems:
+            raise InvalidArgumentError(f"LinkerdControlPlane {name!r}", problems)
+
+        super().__init__("grpc-kube:index:LinkerdControlPlane", name, None, opts)
+        self.args = args
+        self.namespace = LINKERD_NAMESPACE
+        self.cni_enabled = args.cni_enabled
+        self.high_availability = args.high_availability
+        self.peer = PeerRef(
+            namespace=LINKERD_NAMESPACE,
+            # On the identity, destination and proxy-injector pods alike (chart templates).
+            pod_labels={"linkerd.io/control-plane-ns": LINKERD_NAMESPACE},
+            service_account=None,
+            meshed=True,
+            ports=CONTROL_PLANE_PORTS,
+        )
+
+        if gateway_api_crds is None:
+            gateway_api_crds = GatewayApiCrds(
+                f"{name}-gateway-api-crds",
+                GatewayApiCrdsArgs(),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        elif gateway_api_crds.version != GATEWAY_API_VERSION:
+            pulumi.log.warn(
+                f"LinkerdControlPlane {name!r}: Gateway API {gateway_api_crds.version} is newer "
+                f"than the {GATEWAY_API_VERSION} Linkerd {LINKERD_VERSION} documents; Linkerd "
+                "ignores fields it does not know.",
+                resource=self,
+            )
+        self.gateway_api_crds = gateway_api_crds
+
+        before_crds: list[pulumi.Resource] = [gateway_api_crds]
+        if args.create_namespace:
+            before_crds.append(
+                k8s.core.v1.Namespace(
+                    f"{name}-namespace",
+                    metadata=control_plane_namespace_metadata(args.cni_enabled),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+
+        self.crds_release = k8s.helm.v3.Release(
+            f"{name}-crds",
+            name="linkerd-crds",
+            chart="linkerd-crds",
+            version=LINKERD_CHART_VERSION,
+            repository_opts={"repo": LINKERD_HELM_REPO},
+            namespace=LINKERD_NAMESPACE,
+            # The Gateway API CRDs come from GatewayApiCrds, shared with the gateway; two owners
+            # of the same CRDs fight on every upgrade.
+            values={"installGatewayAPI": False},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_crds),
+        )
+
+        identity_values: dict[str, Any]
+        before_control_plane: list[pulumi.Resource] = [self.crds_release]
+        if external_identity is None:
+            self.identity_mode = "generated"
+            identity_values = self._generated_identity(name, args.identity)
+        else:
+            self.identity_mode = "external"
+            identity_values = self._external_identity(external_identity)
+            before_control_plane += list(external_identity.issuer_dependencies)
+
+        values = _merge(control_plane_values(args), identity_values)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-control-plane",
+            name="linkerd-control-plane",
+            chart="linkerd-control-plane",
+            version=LINKERD_CHART_VERSION,
+            repository_opts={"repo": LINKERD_HELM_REPO},
+            namespace=LINKERD_NAMESPACE,
+            values=values,
+            # First installs pull several images; the default 300 s is tight for HA.
+            timeout=600,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_control_plane),
+        )
+
+        outputs: dict[str, Any] = {"namespace": self.namespace}
+        if self.trust_anchor_pem is not None:
+            outputs["trust_anchor_pem"] = self.trust_anchor_pem
+        if self.issuer_expiry is not None:
+            outputs["issuer_expiry"] = self.issuer_expiry
+        self.register_outputs(outputs)
+
+    def _generated_identity(self, name: str, ident: IdentityArgs) -> dict[str, Any]:
+        child = pulumi.ResourceOptions(parent=self)
+        self.trust_anchor = CertificateAuthority(
+            f"{name}-trust-anchor",
+            CertificateAuthorityArgs(
+                common_name=TRUST_ANCHOR_CN,
+                validity_hours=ident.trust_anchor_validity_hours,
+                early_renewal_hours=ident.trust_anchor_early_renewal_hours,
+                # Exactly one CA (the issuer) may sit below the anchor.
+                max_path_length=1,
+            ),
+            opts=child,
+        )
+        self.issuer = Certificate(
+            f"{name}-issuer",
+            CertificateArgs(
+                common_name=ISSUER_CN,
+                is_ca=True,
+                # The issuer signs only workload leaves, never another CA.
+                max_path_length=0,
+                validity_hours=ident.issuer_validity_hours,
+                early_renewal_hours=ident.issuer_early_renewal_hours,
+            ),
+            issuer=self.trust_anchor,
+            opts=child,
+        )
+        self.trust_anchor_pem = self.trust_anchor.cert_pem
+        self.issuer_expiry = self.issuer.validity_end_time
+        return {
+            "identityTrustAnchorsPEM": self.trust_anchor.cert_pem,
+            "identity": {
+                "issuer": {
+                    "scheme": "linkerd.io/tls",
+                    "tls": {
+                        "crtPEM": self.issuer.cert_pem,
+                        # Already a secret output; wrapped again so the values can never
+                        # carry it in plain text even if certificates.py changes.
+                        "keyPEM": pulumi.Output.secret(self.issuer.private_key_pem),
+                    },
+                }
+            },
+        }
+
+    def _external_identity(self, ext: ExternalIdentity) -> dict[str, Any]:
+        self.trust_anchor = None
+        self.issuer = None
+        self.issuer_expiry = None
+        identity: dict[str, Any] = {"issuer": {"scheme": "kubernetes.io/tls"}}
+        values: dict[str, Any] = {"identity": identity}
+        if ext.trust_anchors_pem is None:
+            identity["externalCA"] = True
+            self.trust_anchor_pem = None
+        else:
+            self.trust_anchor_pem = pulumi.Output.from_input(ext.trust_anchors_pem)
+            values["identityTrustAnchorsPEM"] = self.trust_anchor_pem
+        return values

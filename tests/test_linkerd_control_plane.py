@@ -1,0 +1,514 @@
+"""LinkerdControlPlane: the certificate chain, chart ordering and values it sends, external
+issuers, and what it refuses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pulumi
+import pytest
+from schema_checks import unknown_value_keys, validate_all
+
+from components._validation import InvalidArgumentError
+from components.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
+from components.linkerd_control_plane import (
+    CONTROL_PLANE_PORTS,
+    INBOUND_POLICIES,
+    LINKERD_CHART_VERSION,
+    ExternalIdentity,
+    IdentityArgs,
+    LinkerdControlPlane,
+    LinkerdControlPlaneArgs,
+    control_plane_namespace_metadata,
+)
+from components.testing import Recording, run_program
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+KEY = "tls:index/privateKey:PrivateKey"
+SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
+SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+CSR = "tls:index/certRequest:CertRequest"
+CP_KEYS = "linkerd-control-plane-edge-26.8.3.keys"
+CRDS_KEYS = "linkerd-crds-edge-26.8.3.keys"
+ANCHOR_PEM = "-----BEGIN CERTIFICATE-----\nMIIB...anchor\n-----END CERTIFICATE-----\n"
+
+
+def build(
+    args: LinkerdControlPlaneArgs | None = None, **kw: Any
+) -> tuple[Recording, LinkerdControlPlane]:
+    made: dict[str, LinkerdControlPlane] = {}
+
+    def program() -> None:
+        made["cp"] = LinkerdControlPlane("mesh", args, **kw)
+
+    return run_program(program), made["cp"]
+
+
+def values(rec: Recording) -> dict[str, Any]:
+    v: dict[str, Any] = rec.one(RELEASE, "mesh-control-plane").inputs["values"]
+    return v
+
+
+# --- certificate chain ----------------------------------------------------------------------
+
+
+def test_trust_anchor_is_a_self_signed_ecdsa_p256_root() -> None:
+    rec, cp = build()
+    key = rec.one(KEY, "mesh-trust-anchor-key").inputs
+    assert key == {"algorithm": "ECDSA", "ecdsaCurve": "P256"}
+    cert = rec.one(SELF_SIGNED, "mesh-trust-anchor-cert").inputs
+    assert cert["subject"]["commonName"] == "root.linkerd.cluster.local"
+    assert cert["isCaCertificate"] is True
+    assert sorted(cert["allowedUses"]) == ["cert_signing", "crl_signing"]
+    assert cert["maxPathLength"] == 1
+    assert cert["validityPeriodHours"] == 87600
+    assert cert["earlyRenewalHours"] == 8760
+    assert (
+        cert["privateKeyPem"]
+        == "-----BEGIN PRIVATE KEY-----\nMOCK-mesh-trust-anchor-key\n-----END PRIVATE KEY-----\n"
+    )
+    assert cp.trust_anchor is not None and cp.issuer is not None
+
+
+def test_issuer_is_an_intermediate_ca_signed_by_the_anchor() -> None:
+    rec, _ = build()
+    assert rec.one(KEY, "mesh-issuer-key").inputs == {"algorithm": "ECDSA", "ecdsaCurve": "P256"}
+    assert rec.one(CSR, "mesh-issuer-csr").inputs["subject"]["commonName"] == (
+        "identity.linkerd.cluster.local"
+    )
+    issuer = rec.one(SIGNED, "mesh-issuer-cert")
+    cert = issuer.inputs
+    assert cert["isCaCertificate"] is True
+    assert sorted(cert["allowedUses"]) == ["cert_signing", "crl_signing"]
+    assert cert["maxPathLength"] == 0
+    # Signed by the anchor: its certificate and key (the key only as a secret).
+    assert "MOCK-mesh-trust-anchor-cert" in cert["caCertPem"]
+    assert "MOCK-mesh-trust-anchor-key" in cert["caPrivateKeyPem"]
+    assert "caPrivateKeyPem" in issuer.secret_paths
+    anchor = rec.one(SELF_SIGNED).inputs
+    assert cert["validityPeriodHours"] == 8760 < anchor["validityPeriodHours"]
+    # Renewed with 30 days to spare before `linkerd check` warns (60 days = 1440 h).
+    assert cert["earlyRenewalHours"] == 2160 > 1440
+    assert anchor["earlyRenewalHours"] > 1440
+    # An issuer never outlives its anchor: at most the anchor's renewal window long.
+    assert cert["validityPeriodHours"] <= anchor["earlyRenewalHours"]
+
+
+def test_custom_validity_and_renewal() -> None:
+    ident = IdentityArgs(
+        trust_anchor_validity_hours=43800,
+        trust_anchor_early_renewal_hours=17520,
+        issuer_validity_hours=4380,
+        issuer_early_renewal_hours=2000,
+    )
+    rec, _ = build(LinkerdControlPlaneArgs(identity=ident))
+    assert rec.one(SELF_SIGNED).inputs["validityPeriodHours"] == 43800
+    assert rec.one(SELF_SIGNED).inputs["earlyRenewalHours"] == 17520
+    assert rec.one(SIGNED).inputs["validityPeriodHours"] == 4380
+    assert rec.one(SIGNED).inputs["earlyRenewalHours"] == 2000
+
+
+def test_outputs_anchor_pem_public_issuer_expiry_and_namespace() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        cp = LinkerdControlPlane("mesh")
+        assert cp.trust_anchor_pem is not None and cp.issuer_expiry is not None
+        cp.trust_anchor_pem.apply(lambda v: seen.__setitem__("pem", v))
+        cp.issuer_expiry.apply(lambda v: seen.__setitem__("expiry", v))
+        pulumi.export("trust_anchor_pem", cp.trust_anchor_pem)
+
+    rec = run_program(program)
+    assert seen["pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE KEY" not in seen["pem"]
+    # The mock clock starts at 2026-01-01; the issuer lives 8760 h.
+    start = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+    expiry = datetime.fromisoformat(seen["expiry"].replace("Z", "+00:00"))
+    assert expiry - start == timedelta(hours=8760)
+    assert rec.outputs["trust_anchor_pem"] == seen["pem"]
+
+
+# --- charts: ordering and values ------------------------------------------------------------
+
+
+def test_ordering_gateway_crds_then_namespace_then_linkerd_crds_then_control_plane() -> None:
+    rec, cp = build()
+    gw = rec.one("grpc-kube:index:GatewayApiCrds", "mesh-gateway-api-crds")
+    ns = rec.one("kubernetes:core/v1:Namespace", "mesh-namespace")
+    crds = rec.one(RELEASE, "mesh-crds")
+    plane = rec.one(RELEASE, "mesh-control-plane")
+    assert rec.depends_on(crds, gw)
+    assert rec.depends_on(crds, ns)
+    assert crds.urn in plane.dependencies
+    assert cp.gateway_api_crds is not None and cp.gateway_api_crds.version == "v1.5.1"
+    component = rec.one("grpc-kube:index:LinkerdControlPlane", "mesh")
+    assert {r.name for r in rec.children_of(component)} == {
+        "mesh-gateway-api-crds",
+        "mesh-namespace",
+        "mesh-crds",
+        "mesh-trust-anchor",
+        "mesh-issuer",
+        "mesh-control-plane",
+    }
+
+
+def test_charts_are_pinned_edge_releases_in_the_linkerd_namespace() -> None:
+    rec, _ = build()
+    for pulumi_name, chart in (
+        ("mesh-crds", "linkerd-crds"),
+        ("mesh-control-plane", "linkerd-control-plane"),
+    ):
+        rel = rec.one(RELEASE, pulumi_name).inputs
+        assert rel["chart"] == chart
+        assert rel["name"] == chart  # readable Helm release names, no random suffix
+        assert rel["version"] == LINKERD_CHART_VERSION == "2026.8.3"
+        assert rel["repositoryOpts"] == {"repo": "https://helm.linkerd.io/edge"}
+        assert rel["namespace"] == "linkerd"
+
+
+def test_linkerd_crds_leave_gateway_api_to_gateway_api_crds() -> None:
+    rec, _ = build()
+    crds_values = rec.one(RELEASE, "mesh-crds").inputs["values"]
+    assert crds_values == {"installGatewayAPI": False}
+    assert unknown_value_keys(crds_values, CRDS_KEYS) == []
+
+
+def test_default_values_identity_from_generated_certificates() -> None:
+    rec, _ = build()
+    v = values(rec)
+    assert v == {
+        "cniEnabled": False,
+        "proxy": {"defaultInboundPolicy": "all-unauthenticated"},
+        "identityTrustAnchorsPEM": "-----BEGIN CERTIFICATE-----\nMOCK-mesh-trust-anchor-cert\n"
+        "-----END CERTIFICATE-----\n",
+        "identity": {
+            "issuer": {
+                "scheme": "linkerd.io/tls",
+                "tls": {
+                    "crtPEM": "-----BEGIN CERTIFICATE-----\nMOCK-mesh-issuer-cert\n"
+                    "-----END CERTIFICATE-----\n",
+                    "keyPEM": "-----BEGIN PRIVATE KEY-----\nMOCK-mesh-issuer-key\n"
+                    "-----END PRIVATE KEY-----\n",
+                },
+            }
+        },
+    }
+    assert unknown_value_keys(v, CP_KEYS) == []
+
+
+def test_issuer_key_reaches_the_values_only_as_a_secret() -> None:
+    rec, _ = build()
+    plane = rec.one(RELEASE, "mesh-control-plane")
+    # The SDK marks the whole values map secret once any value in it is.
+    assert plane.secret_paths == ["values"]
+    # No other resource carries a private key in plain text.
+    for r in rec:
+        for path, text in _strings(r.inputs):
+            if "PRIVATE KEY" in text:
+                assert any(path == p or path.startswith(p + ".") for p in r.secret_paths), (
+                    r.name,
+                    path,
+                )
+
+
+def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _strings(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _strings(v, f"{path}.{i}")]
+    return [(path, value)] if isinstance(value, str) else []
+
+
+def test_high_availability_switch() -> None:
+    rec, cp = build(LinkerdControlPlaneArgs(high_availability=True))
+    v = values(rec)
+    assert v["controllerReplicas"] == 3
+    assert v["enablePodAntiAffinity"] is True
+    assert v["enablePodDisruptionBudget"] is True
+    assert v["controller"] == {"podDisruptionBudget": {"maxUnavailable": 1}}
+    assert v["deploymentStrategy"] == {"rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}}
+    assert v["webhookFailurePolicy"] == "Fail"
+    assert v["proxy"]["resources"]["memory"] == {"limit": "250Mi", "request": "20Mi"}
+    assert v["proxy"]["defaultInboundPolicy"] == "all-unauthenticated"  # merged, not replaced
+    assert "identity" in v and cp.high_availability is True
+    assert unknown_value_keys(v, CP_KEYS) == []
+    rec, _ = build()
+    assert "controllerReplicas" not in values(rec)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (LinkerdControlPlaneArgs(cni_enabled=True), {"cniEnabled": True}),
+        (
+            LinkerdControlPlaneArgs(default_inbound_policy="cluster-authenticated"),
+            {"proxy": {"defaultInboundPolicy": "cluster-authenticated"}},
+        ),
+        (
+            LinkerdControlPlaneArgs(cluster_networks=("10.0.0.0/8", "fd00::/8")),
+            {"clusterNetworks": "10.0.0.0/8,fd00::/8"},
+        ),
+    ],
+    ids=["cni", "inbound-policy", "cluster-networks"],
+)
+def test_options_reach_the_values(args: LinkerdControlPlaneArgs, expected: dict[str, Any]) -> None:
+    rec, _ = build(args)
+    v = values(rec)
+    for key, val in expected.items():
+        if isinstance(val, dict):
+            for sub, subval in val.items():
+                assert v[key][sub] == subval
+        else:
+            assert v[key] == val
+    assert unknown_value_keys(v, CP_KEYS) == []
+
+
+# --- namespace and peer ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cni", "level"), [(False, "privileged"), (True, "restricted")])
+def test_linkerd_namespace_labels(cni: bool, level: str) -> None:
+    rec, cp = build(LinkerdControlPlaneArgs(cni_enabled=cni))
+    ns = rec.kube("Namespace", "linkerd")
+    labels = ns["metadata"]["labels"]
+    assert labels["config.linkerd.io/admission-webhooks"] == "disabled"
+    assert labels["linkerd.io/is-control-plane"] == "true"
+    assert labels["linkerd.io/control-plane-ns"] == "linkerd"
+    # linkerd-init needs NET_ADMIN/NET_RAW: only privileged admits it, unless CNI replaces it.
+    assert labels["pod-security.kubernetes.io/enforce"] == level
+    assert ns["metadata"]["annotations"] == {"linkerd.io/inject": "disabled"}
+    assert ns["metadata"] == control_plane_namespace_metadata(cni)
+    assert cp.namespace == "linkerd" and cp.cni_enabled is cni
+    assert validate_all(rec.kubernetes_objects()) == 1
+
+
+def test_existing_namespace_is_not_created() -> None:
+    rec, _ = build(LinkerdControlPlaneArgs(create_namespace=False))
+    assert rec.of_type("kubernetes:core/v1:Namespace") == []
+    crds = rec.one(RELEASE, "mesh-crds")
+    assert rec.depends_on(crds, rec.one("grpc-kube:index:GatewayApiCrds"))
+
+
+def test_peer_selects_the_control_plane_pods_for_network_policies() -> None:
+    _, cp = build()
+    assert cp.peer.namespace == "linkerd"
+    assert cp.peer.pod_labels == {"linkerd.io/control-plane-ns": "linkerd"}
+    assert cp.peer.ports == CONTROL_PLANE_PORTS == (8080, 8086, 8090)
+    assert cp.peer.meshed is True
+    assert cp.peer.service_account is None  # several ServiceAccounts: not one identity
+
+
+# --- shared Gateway API CRDs ----------------------------------------------------------------
+
+
+def test_shared_gateway_api_crds_are_used_not_duplicated() -> None:
+    made: dict[str, Any] = {}
+
+    def program() -> None:
+        made["crds"] = GatewayApiCrds("gateway-api")
+        made["cp"] = LinkerdControlPlane("mesh", gateway_api_crds=made["crds"])
+
+    rec = run_program(program)
+    assert len(rec.of_type("grpc-kube:index:GatewayApiCrds")) == 1
+    assert len(rec.of_type("kubernetes:yaml/v2:ConfigFile")) == 1
+    assert made["cp"].gateway_api_crds is made["crds"]
+    shared = rec.one("grpc-kube:index:GatewayApiCrds", "gateway-api")
+    assert rec.depends_on(rec.one(RELEASE, "mesh-crds"), shared)
+    assert rec.warnings == []
+
+
+def test_newer_gateway_api_crds_warn() -> None:
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api", GatewayApiCrdsArgs(version="v1.6.1"))
+        LinkerdControlPlane("mesh", gateway_api_crds=crds)
+
+    rec = run_program(program)
+    assert any("v1.6.1" in w and "v1.5.1" in w for w in rec.warnings), rec.warnings
+
+
+# --- external identity (cert-manager) -------------------------------------------------------
+
+
+def test_external_issuer_with_trust_anchor_pem() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        issuer = pulumi.CustomResource("test:index:Certificate", "linkerd-identity-issuer", {})
+        cp = LinkerdControlPlane(
+            "mesh",
+            external_identity=ExternalIdentity(
+                trust_anchors_pem=ANCHOR_PEM, issuer_dependencies=[issuer]
+            ),
+        )
+        seen["cp"] = cp
+        assert cp.trust_anchor_pem is not None
+        cp.trust_anchor_pem.apply(lambda v: seen.__setitem__("pem", v))
+
+    rec = run_program(program)
+    cp = seen["cp"]
+    # No certificates are generated; the chart reads the cert-manager Secret (tls.crt/tls.key).
+    assert rec.of_type(KEY) == [] and rec.of_type(SELF_SIGNED) == []
+    v = values(rec)
+    assert v["identity"] == {"issuer": {"scheme": "kubernetes.io/tls"}}
+    assert v["identityTrustAnchorsPEM"] == ANCHOR_PEM
+    assert unknown_value_keys(v, CP_KEYS) == []
+    plane = rec.one(RELEASE, "mesh-control-plane")
+    assert rec.one("test:index:Certificate").urn in plane.dependencies
+    assert rec.one(RELEASE, "mesh-crds").urn in plane.dependencies
+    assert plane.secret_paths == []  # nothing secret left in the values
+    assert seen["pem"] == ANCHOR_PEM
+    assert cp.issuer_expiry is None and cp.identity_mode == "external"
+
+
+def test_external_trust_roots_from_trust_manager() -> None:
+    rec, cp = build(external_identity=ExternalIdentity())
+    v = values(rec)
+    assert v["identity"] == {"externalCA": True, "issuer": {"scheme": "kubernetes.io/tls"}}
+    assert "identityTrustAnchorsPEM" not in v
+    assert cp.trust_anchor_pem is None
+    assert unknown_value_keys(v, CP_KEYS) == []
+    # trust-manager's Bundle targets namespaces by this label.
+    assert rec.kube("Namespace", "linkerd")["metadata"]["labels"]["linkerd.io/is-control-plane"]
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("identity", "field", "hint"),
+    [
+        (
+            {"issuer_validity_hours": 90000, "issuer_early_renewal_hours": 2160},
+            "issuer_validity_hours",
+            "outlive the trust anchor",
+        ),
+        (
+            {"issuer_validity_hours": 87600, "trust_anchor_validity_hours": 87600},
+            "issuer_validity_hours",
+            "not shorter than trust_anchor_validity_hours",
+        ),
+        (
+            {"issuer_validity_hours": 9000, "issuer_early_renewal_hours": 2000},
+            "issuer_validity_hours",
+            "trust_anchor_early_renewal_hours (8760)",
+        ),
+        (
+            {
+                "issuer_validity_hours": 17520,
+                "trust_anchor_early_renewal_hours": 17520,
+                "issuer_early_renewal_hours": 2160,
+            },
+            "issuer_early_renewal_hours",
+            "webhook",
+        ),
+        ({"issuer_early_renewal_hours": 720}, "issuer_early_renewal_hours", "60 days"),
+        ({"issuer_early_renewal_hours": 1440}, "issuer_early_renewal_hours", "60 days"),
+        ({"trust_anchor_early_renewal_hours": 1000}, "trust_anchor_early_renewal_hours", "60 days"),
+        (
+            {"issuer_early_renewal_hours": 9000},
+            "issuer_early_renewal_hours",
+            "below issuer_validity_hours (8760)",
+        ),
+        ({"issuer_validity_hours": 0}, "issuer_validity_hours", "greater than or equal to 1"),
+        ({"issuer_valdity_hours": 100}, "issuer_valdity_hours", "Did you mean"),
+    ],
+)
+def test_bad_identity_settings(identity: dict[str, int], field: str, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        IdentityArgs(**identity)
+    msg = str(err.value)
+    assert f"- {field}: " in msg, msg
+    assert hint in msg and "Fix:" in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "hint"),
+    [
+        ({"default_inbound_policy": "allow-all"}, "default_inbound_policy", "'all-authenticated'"),
+        ({"cluster_networks": ("10.0.0.1/8",)}, "cluster_networks", "bits past the mask"),
+        ({"cluster_networks": ("ten",)}, "cluster_networks", "'10.0.0.0/8'"),
+        ({"cluster_networks": ()}, "cluster_networks", "match nothing"),
+        ({"highavailability": True}, "highavailability", "Did you mean 'high_availability'"),
+    ],
+)
+def test_bad_args_name_field_and_fix(options: dict[str, Any], field: str, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        LinkerdControlPlaneArgs(**options)
+    msg = str(err.value)
+    assert f"- {field}" in msg, msg
+    assert hint in msg, msg
+
+
+def test_every_inbound_policy_is_accepted() -> None:
+    assert set(INBOUND_POLICIES) == {
+        "all-unauthenticated",
+        "all-authenticated",
+        "cluster-authenticated",
+        "cluster-unauthenticated",
+        "deny",
+        "audit",
+    }
+    for policy in INBOUND_POLICIES:
+        assert (
+            LinkerdControlPlaneArgs(default_inbound_policy=policy).default_inbound_policy == policy
+        )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "hint"),
+    [
+        ({"gateway_api_crds": "gateway-api"}, "gateway_api_crds", "GatewayApiCrds"),
+        ({"external_identity": {"trust_anchors_pem": ANCHOR_PEM}}, "external_identity", "Fix:"),
+        (
+            {
+                "args": LinkerdControlPlaneArgs(identity=IdentityArgs()),
+                "external_identity": ExternalIdentity(trust_anchors_pem=ANCHOR_PEM),
+            },
+            "identity",
+            "remove one of them",
+        ),
+        (
+            {
+                "external_identity": ExternalIdentity(
+                    trust_anchors_pem=ANCHOR_PEM + "-----BEGIN PRIVATE KEY-----\nx\n"
+                )
+            },
+            "external_identity.trust_anchors_pem",
+            "PRIVATE KEY",
+        ),
+        (
+            {"external_identity": ExternalIdentity(trust_anchors_pem="/etc/ca.crt")},
+            "external_identity.trust_anchors_pem",
+            "not a PEM certificate",
+        ),
+        (
+            {"external_identity": ExternalIdentity(issuer_dependencies=["cert"])},  # type: ignore[list-item]
+            "external_identity.issuer_dependencies",
+            "Pulumi resources",
+        ),
+    ],
+)
+def test_bad_objects_fail_before_anything_registers(
+    kw: dict[str, Any], field: str, hint: str
+) -> None:
+    errors: list[str] = []
+    args = kw.pop("args", None)
+
+    def program() -> None:
+        try:
+            LinkerdControlPlane("mesh", args, **kw)
+        except InvalidArgumentError as exc:
+            errors.append(str(exc))
+
+    rec = run_program(program)
+    assert len(rec) == 0
+    assert errors, "expected an InvalidArgumentError"
+    assert f"- {field}" in errors[0], errors[0]
+    assert hint in errors[0], errors[0]
+    assert "LinkerdControlPlane 'mesh'" in errors[0]
+
+
+def test_args_must_be_the_args_model() -> None:
+    with pytest.raises(TypeError, match="LinkerdControlPlaneArgs"):
+        run_program(lambda: LinkerdControlPlane("mesh", {"high_availability": True}))  # type: ignore[arg-type]

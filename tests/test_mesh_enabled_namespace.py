@@ -1,0 +1,256 @@
+"""MeshEnabledNamespace: annotations, Pod Security labels, ordering after the control plane,
+patching existing namespaces, and what it refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+from schema_checks import validate_all
+
+from components._validation import InvalidArgumentError
+from components.grpc_service import GrpcService, GrpcServiceArgs
+from components.linkerd_control_plane import (
+    INBOUND_POLICIES,
+    LinkerdControlPlane,
+    LinkerdControlPlaneArgs,
+)
+from components.mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
+from components.testing import Recording, run_program
+
+IMAGE = "ghcr.io/example/greeter:1.4.2"
+NS = "kubernetes:core/v1:Namespace"
+PATCH = "kubernetes:core/v1:NamespacePatch"
+
+
+def build(
+    args: MeshEnabledNamespaceArgs | None = None,
+    *,
+    with_control_plane: bool = True,
+    cni: bool = False,
+) -> tuple[Recording, MeshEnabledNamespace]:
+    made: dict[str, MeshEnabledNamespace] = {}
+
+    def program() -> None:
+        cp = (
+            LinkerdControlPlane("mesh", LinkerdControlPlaneArgs(cni_enabled=cni))
+            if with_control_plane
+            else None
+        )
+        made["ns"] = MeshEnabledNamespace("apps", args, control_plane=cp)
+
+    return run_program(program), made["ns"]
+
+
+def test_default_namespace_is_meshed_with_linkerds_default_policy() -> None:
+    rec, ns = build()
+    obj = rec.kube("Namespace", "apps")
+    assert obj["metadata"]["annotations"] == {
+        "linkerd.io/inject": "enabled",
+        "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
+    }
+    assert ns.name == "apps"
+    assert ns.default_inbound_policy == "all-unauthenticated"
+    assert ns.meshed is True
+    assert (
+        rec.one(NS, "apps-namespace").parent
+        == rec.one("grpc-kube:index:MeshEnabledNamespace", "apps").urn
+    )
+
+
+@pytest.mark.parametrize("policy", INBOUND_POLICIES)
+def test_each_inbound_policy_becomes_the_annotation(policy: str) -> None:
+    rec, ns = build(MeshEnabledNamespaceArgs(default_inbound_policy=policy))  # type: ignore[arg-type]
+    annotations = rec.kube("Namespace", "apps")["metadata"]["annotations"]
+    assert annotations["config.linkerd.io/default-inbound-policy"] == policy
+    assert ns.default_inbound_policy == policy
+
+
+def test_namespace_waits_for_the_control_plane() -> None:
+    rec, ns = build()
+    namespace = rec.one(NS, "apps-namespace")
+    cp = rec.one("grpc-kube:index:LinkerdControlPlane", "mesh")
+    assert rec.depends_on(namespace, cp)
+    # In particular on the control plane chart, which runs the proxy injector.
+    assert rec.one("kubernetes:helm.sh/v3:Release", "mesh-control-plane").urn in (
+        namespace.dependencies
+    )
+    assert ns.resource is not None
+
+
+def test_without_a_control_plane_object_nothing_is_ordered() -> None:
+    rec, _ = build(with_control_plane=False)
+    assert rec.one(NS, "apps-namespace").dependencies == []
+
+
+@pytest.mark.parametrize(
+    ("cni", "enforce"),
+    [(False, "privileged"), (True, "restricted")],
+    ids=["linkerd-init", "cni-plugin"],
+)
+def test_pod_security_default_follows_the_cni_setting(cni: bool, enforce: str) -> None:
+    rec, ns = build(cni=cni)
+    labels = rec.kube("Namespace", "apps")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == enforce
+    # Warnings and audit always hold the app to restricted.
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    assert ns.pod_security == enforce
+
+
+def test_cni_without_a_control_plane_object() -> None:
+    rec, ns = build(MeshEnabledNamespaceArgs(linkerd_cni=True), with_control_plane=False)
+    assert rec.kube("Namespace")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
+        "restricted"
+    )
+    rec, ns = build(with_control_plane=False)
+    assert ns.pod_security == "privileged"
+
+
+def test_explicit_level_with_cni() -> None:
+    rec, _ = build(MeshEnabledNamespaceArgs(pod_security="baseline"), cni=True)
+    labels = rec.kube("Namespace", "apps")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_name_and_extra_labels() -> None:
+    rec, ns = build(MeshEnabledNamespaceArgs(name="payments", labels={"team": "payments"}))
+    obj = rec.kube("Namespace", "payments")
+    assert obj["metadata"]["labels"]["team"] == "payments"
+    assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "grpc-kube"
+    assert ns.name == "payments"
+
+
+def test_existing_namespace_is_patched_not_created() -> None:
+    rec, ns = build(MeshEnabledNamespaceArgs(name="legacy", existing=True))
+    assert rec.of_type(NS) == [rec.one(NS, "mesh-namespace")]  # only the control plane's
+    patch = rec.one(PATCH, "apps-namespace")
+    assert patch.inputs["metadata"]["name"] == "legacy"
+    assert patch.inputs["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
+    # A patch claims only what meshing needs, not the namespace's ownership label.
+    assert "app.kubernetes.io/managed-by" not in patch.inputs["metadata"]["labels"]
+    assert rec.depends_on(patch, rec.one("grpc-kube:index:LinkerdControlPlane"))
+    assert ns.resource is not None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"existing": True, "labels": {"team": "a"}, "default_inbound_policy": "deny"}],
+    ids=["created", "patched"],
+)
+def test_objects_validate_against_kubernetes_1_31_to_1_35(options: dict[str, Any]) -> None:
+    rec, _ = build(MeshEnabledNamespaceArgs(**options))
+    assert validate_all(rec.kubernetes_objects()) == 2
+
+
+def meshed_service_stack() -> Recording:
+    def program() -> None:
+        cp = LinkerdControlPlane("mesh")
+        ns = MeshEnabledNamespace("apps", control_plane=cp)
+        GrpcService(
+            "greeter",
+            GrpcServiceArgs(image=IMAGE, namespace=ns.name),
+            opts=pulumi.ResourceOptions(depends_on=[ns]),
+        )
+
+    return run_program(program)
+
+
+def test_grpc_service_in_a_meshed_namespace_is_injected_by_the_namespace() -> None:
+    """The namespace annotation meshes every pod: GrpcService needs no `mesh=True`, only to be
+    created after the namespace (and so after the injector)."""
+    rec = meshed_service_stack()
+    deployment = rec.one("kubernetes:apps/v1:Deployment", "greeter-deployment")
+    assert rec.kube("Namespace", "apps")["metadata"]["annotations"]["linkerd.io/inject"] == (
+        "enabled"
+    )
+    assert deployment.inputs["metadata"]["namespace"] == "apps"
+    assert "annotations" not in deployment.inputs["spec"]["template"]["metadata"]
+    service = rec.one("grpc-kube:index:GrpcService", "greeter")
+    assert rec.depends_on(service, rec.one("grpc-kube:index:MeshEnabledNamespace"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GrpcService does not pass its own depends_on to its Deployment (Pulumi does not "
+    "propagate a component's depends_on to its children); reported for grpc_service.py",
+)
+def test_grpc_service_pods_wait_for_the_injector() -> None:
+    rec = meshed_service_stack()
+    deployment = rec.one("kubernetes:apps/v1:Deployment", "greeter-deployment")
+    assert rec.one("kubernetes:helm.sh/v3:Release", "mesh-control-plane").urn in (
+        deployment.dependencies
+    )
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "hint"),
+    [
+        ({"default_inbound_policy": "allow-all"}, "default_inbound_policy", "'deny' or 'audit'"),
+        ({"default_inbound_policy": "Deny"}, "default_inbound_policy", "'all-unauthenticated'"),
+        ({"pod_security": "strict"}, "pod_security", "'restricted'"),
+        ({"name": "Apps_NS"}, "name", "'apps-ns'"),
+        ({"labels": {"pod-security.kubernetes.io/enforce": "x"}}, "labels", "pod_security"),
+        ({"labels": {"team": "a b"}}, "labels", "not a valid label value"),
+        ({"inbound_policy": "deny"}, "inbound_policy", "unknown field"),
+    ],
+)
+def test_bad_args_name_field_and_fix(options: dict[str, Any], field: str, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        MeshEnabledNamespaceArgs(**options)
+    msg = str(err.value)
+    assert f"- {field}" in msg, msg
+    assert hint in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("args", "cni", "field", "hint"),
+    [
+        (MeshEnabledNamespaceArgs(pod_security="restricted"), False, "pod_security", "NET_ADMIN"),
+        (MeshEnabledNamespaceArgs(pod_security="baseline"), False, "pod_security", "cni_enabled"),
+        (MeshEnabledNamespaceArgs(linkerd_cni=True), False, "linkerd_cni", "read from"),
+        (MeshEnabledNamespaceArgs(name="kube-system"), False, "name", "Kubernetes system"),
+        (MeshEnabledNamespaceArgs(name="linkerd"), False, "name", "control plane"),
+    ],
+)
+def test_conflicts_fail_before_anything_of_the_namespace_registers(
+    args: MeshEnabledNamespaceArgs, cni: bool, field: str, hint: str
+) -> None:
+    errors: list[str] = []
+
+    def program() -> None:
+        cp = LinkerdControlPlane("mesh", LinkerdControlPlaneArgs(cni_enabled=cni))
+        try:
+            MeshEnabledNamespace("apps", args, control_plane=cp)
+        except InvalidArgumentError as exc:
+            errors.append(str(exc))
+
+    rec = run_program(program)
+    assert rec.of_type("grpc-kube:index:MeshEnabledNamespace") == []
+    assert f"- {field}" in errors[0], errors[0]
+    assert hint in errors[0] and "Fix:" in errors[0], errors[0]
+
+
+def test_bad_component_name_and_control_plane_type() -> None:
+    errors: list[str] = []
+
+    def program() -> None:
+        for name, cp in (("Apps_NS", None), ("apps", "mesh")):
+            try:
+                MeshEnabledNamespace(name, control_plane=cp)  # type: ignore[arg-type]
+            except InvalidArgumentError as exc:
+                errors.append(str(exc))
+
+    rec = run_program(program)
+    assert len(rec) == 0
+    assert "'apps-ns'" in errors[0] and "MeshEnabledNamespaceArgs(name=...)" in errors[0]
+    assert "- control_plane: got str" in errors[1]
+
+
+def test_control_plane_is_a_required_keyword() -> None:
+    with pytest.raises(TypeError, match="control_plane"):
+        MeshEnabledNamespace("apps")  # type: ignore[call-arg]
