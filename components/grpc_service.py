@@ -314,6 +314,20 @@ class GrpcServiceInfo:
         )
 
 
+def _depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    deps = opts.depends_on if opts is not None else None
+    if deps is None:
+        return []
+    if isinstance(deps, pulumi.Resource):
+        return [deps]
+    if isinstance(deps, list):
+        return [d for d in deps if isinstance(d, pulumi.Resource)]
+    raise TypeError(
+        "GrpcService: depends_on must be a Resource or a list of Resources (not an Output), so "
+        "its children can wait for them too."
+    )
+
+
 def _name_from_component(name: str) -> str:
     try:
         return check_dns_label(name, what="Service name")
@@ -381,7 +395,11 @@ class GrpcService(pulumi.ComponentResource):
             tls=args.tls is not None,
         )
         self.peer = self.info.peer
-        child = pulumi.ResourceOptions(parent=self)
+        # Pulumi does not pass a component's depends_on to its children: without this a
+        # Deployment given depends_on=[meshed namespace] could start pods before the Linkerd
+        # injector exists, and the webhook fails open (unmeshed pods).
+        waits: list[pulumi.Resource] = list(_depends_on(opts))
+        child = pulumi.ResourceOptions(parent=self, depends_on=waits)
 
         def meta(**extra: Any) -> dict[str, Any]:
             return {"name": k8s_name, "namespace": args.namespace, "labels": labels, **extra}
@@ -399,7 +417,7 @@ class GrpcService(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=meta(),
             spec=self._deployment_spec(k8s_name, args, selector, labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, sa]),
         )
 
         service_spec: dict[str, Any] = {
@@ -459,7 +477,7 @@ class GrpcService(pulumi.ComponentResource):
                         }
                     ],
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, deployment]),
             )
 
         # Names are chosen here, not by the engine: tie them to the resources so dependents wait.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import validate_all
 
@@ -402,3 +404,21 @@ def test_bad_input_registers_nothing() -> None:
 def test_args_must_be_the_args_model() -> None:
     with pytest.raises(TypeError, match="GrpcServiceArgs"):
         run_program(lambda: GrpcService("greeter", {"image": IMAGE}))  # type: ignore[arg-type]
+
+
+def test_depends_on_reaches_every_child() -> None:
+    """Pulumi does not pass a component's depends_on to its children; GrpcService does, so its
+    pods wait for e.g. the namespace that meshes them."""
+
+    def program() -> None:
+        ns = k8s.core.v1.Namespace("ns", metadata={"name": "demo"})
+        GrpcService(
+            "greeter",
+            GrpcServiceArgs(image=IMAGE, namespace="demo"),
+            opts=pulumi.ResourceOptions(depends_on=[ns]),
+        )
+
+    rec = run_program(program)
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    for child in rec.children_of(rec.one("grpc-kube:index:GrpcService")):
+        assert ns.urn in child.dependencies, child.name

@@ -171,17 +171,15 @@ def test_grpc_service_in_a_meshed_namespace_is_injected_by_the_namespace() -> No
     assert rec.depends_on(service, rec.one("grpc-kube:index:MeshEnabledNamespace"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GrpcService does not pass its own depends_on to its Deployment (Pulumi does not "
-    "propagate a component's depends_on to its children); reported for grpc_service.py",
-)
 def test_grpc_service_pods_wait_for_the_injector() -> None:
+    """GrpcService passes its depends_on to its children, so the Deployment waits for the
+    namespace, which waits for the control plane (the injector)."""
     rec = meshed_service_stack()
     deployment = rec.one("kubernetes:apps/v1:Deployment", "greeter-deployment")
-    assert rec.one("kubernetes:helm.sh/v3:Release", "mesh-control-plane").urn in (
-        deployment.dependencies
-    )
+    namespace = rec.one("grpc-kube:index:MeshEnabledNamespace")
+    assert rec.depends_on(deployment, namespace)
+    ns_object = rec.one("kubernetes:core/v1:Namespace", "apps-namespace")
+    assert rec.depends_on(ns_object, rec.one("kubernetes:helm.sh/v3:Release", "mesh-control-plane"))
 
 
 # --- bad input ------------------------------------------------------------------------------
