@@ -9,6 +9,7 @@ is allowed and how to fix it (STYLE: "validate early, say how to fix").
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 __all__ = [
     "ArgsModel",
     "InvalidArgumentError",
+    "check_cidr",
     "check_dns_label",
     "check_dns_subdomain",
     "check_label_map",
@@ -207,4 +209,51 @@ def check_label_map(labels: Mapping[str, str], *, what: str = "labels") -> Mappi
 def check_port(value: int, *, what: str = "port") -> int:
     if not 1 <= value <= 65535:
         raise ValueError(f"{what} must be between 1 and 65535. Fix: use e.g. 50051.")
+    return value
+
+
+def check_cidr(value: str, *, what: str = "CIDR") -> str:
+    """An IPv4 or IPv6 network in canonical form (`10.0.0.0/24`, `2001:db8::/64`).
+
+    A bare address gets the cdk8s-plus hint (`Did you mean "10.0.0.1/32"?`); host bits beyond
+    the mask and non-canonical spellings are refused with the network they probably meant, since
+    Kubernetes would silently widen or re-spell them.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"a {what} must be a string such as '10.0.0.0/24'. Fix: give an address range."
+        )
+    if "/" not in value:
+        try:
+            addr = ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IPv4 or IPv6 {what}. Fix: write an address range such as "
+                "'10.0.0.0/24' or '2001:db8::/64'."
+            ) from None
+        family, bits = ("IPv4", 32) if addr.version == 4 else ("IPv6", 128)
+        raise ValueError(
+            f'CIDR mask is missing in {family}: "{value}". Did you mean "{value}/{bits}"? '
+            f'Fix: write "{value}/{bits}" for this one address, or add the network\'s prefix '
+            "length."
+        )
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+        iface = ipaddress.ip_interface(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a valid IPv4 or IPv6 {what} (address/prefix-length, prefix at "
+            "most 32 for IPv4 and 128 for IPv6). Fix: write e.g. '10.0.0.0/24' or "
+            "'2001:db8::/64'."
+        ) from None
+    if iface.ip != net.network_address:
+        raise ValueError(
+            f'"{value}" has address bits set beyond its /{net.prefixlen} mask, so it is not the '
+            f'start of a network. Did you mean "{net}"? Fix: write the network address.'
+        )
+    if str(net) != value:
+        raise ValueError(
+            f'"{value}" is not written in canonical form. Did you mean "{net}"? Fix: write it '
+            "as shown (Kubernetes warns about non-canonical CIDRs)."
+        )
     return value

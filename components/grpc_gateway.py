@@ -162,6 +162,8 @@ class GrpcGateway(pulumi.ComponentResource):
     hostnames: tuple[str, ...]
     peer: PeerRef
     """The NGINX data plane pods NGF runs for this Gateway."""
+    tls_secret_name: str
+    """The listeners' TLS Secret (in `namespace`)."""
     ca_cert_pem: pulumi.Output[str] | None
     """PEM of the generated CA (None when `tls_secret_name` is given)."""
 
@@ -171,8 +173,15 @@ class GrpcGateway(pulumi.ComponentResource):
         args: GrpcGatewayArgs,
         *,
         controller: NginxGatewayFabric,
+        ca: CertificateAuthority | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`ca`: the CA that issues the listener certificate when `tls_secret_name` is not set
+        (default: one is generated, `<name>-ca`)."""
+        if ca is not None and not isinstance(ca, CertificateAuthority):
+            raise TypeError(
+                f"GrpcGateway {name!r}: ca must be a CertificateAuthority, got {type(ca).__name__}."
+            )
         if not isinstance(controller, NginxGatewayFabric):
             raise TypeError(
                 f"GrpcGateway {name!r}: controller must be a NginxGatewayFabric, got "
@@ -218,11 +227,12 @@ class GrpcGateway(pulumi.ComponentResource):
         self.ca_cert_pem = None
         secret_name = args.tls_secret_name
         if secret_name is None:
-            ca = CertificateAuthority(
-                f"{name}-ca",
-                CertificateAuthorityArgs(common_name=f"grpc-kube gateway {gw_name} CA"),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            if ca is None:
+                ca = CertificateAuthority(
+                    f"{name}-ca",
+                    CertificateAuthorityArgs(common_name=f"grpc-kube gateway {gw_name} CA"),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
             cert = Certificate(
                 f"{name}-cert",
                 CertificateArgs(
@@ -246,6 +256,7 @@ class GrpcGateway(pulumi.ComponentResource):
             )
             self.ca_cert_pem = ca.cert_pem
 
+        self.tls_secret_name = secret_name
         allowed: dict[str, Any]
         if isinstance(args.route_namespaces, tuple):
             allowed = {

@@ -40,6 +40,7 @@ from .certificates import (
     kubernetes_service_dns_names,
     provision_edge_tls,
 )
+from .grpc_gateway import GATEWAY_API, REFLECTION_SERVICES, GrpcGateway
 from .grpc_service import GrpcService, GrpcServiceInfo
 from .nginx_ingress_controller import NginxIngressController
 from .peers import PeerRef
@@ -301,6 +302,8 @@ class GrpcIngress(pulumi.ComponentResource):
 
     backends: tuple[GrpcServiceInfo, ...]
     """The services it fronts (the default `service` first, then `routes` in order)."""
+    via: str
+    """`ingress-nginx` (an Ingress) or `gateway-api` (a GRPCRoute), from the controller given."""
     controller_peer: PeerRef
     """The controller pods that call the backends (for NetworkPolicies / mesh authorization)."""
     ingress_name: str
@@ -326,16 +329,18 @@ class GrpcIngress(pulumi.ComponentResource):
         *,
         service: GrpcService | None = None,
         routes: Mapping[str, GrpcService] | None = None,
-        controller: NginxIngressController,
+        controller: NginxIngressController | GrpcGateway,
         tls_secret: TlsSecret | None = None,
         ca: CertificateAuthority | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`service`: the GrpcService behind path `/` (every call). `routes`: fully qualified
         gRPC service name -> GrpcService, each behind path `/<name>` (e.g. `helloworld.Greeter`
-        routes `/helloworld.Greeter/*`). Give either or both. `tls_secret`: a TlsSecret to
-        serve instead of `args.tls`. `ca`: the CA that issues generated certificates (default:
-        one is created, `<name>-ca`)."""
+        routes `/helloworld.Greeter/*`). Give either or both. `controller`: the entry point,
+        and the one argument that picks the path: a NginxIngressController (an Ingress) or a
+        GrpcGateway (a Gateway API GRPCRoute; TLS is then the Gateway's). `tls_secret`: a
+        TlsSecret to serve instead of `args.tls`. `ca`: the CA that issues generated
+        certificates (default: one is created, `<name>-ca`)."""
         if not isinstance(args, GrpcIngressArgs):
             raise TypeError(
                 f"GrpcIngress {name!r}: args must be a GrpcIngressArgs, got "
@@ -344,28 +349,18 @@ class GrpcIngress(pulumi.ComponentResource):
             )
         where = f"GrpcIngress {name!r}"
         problems: list[str] = []
+        if isinstance(controller, GrpcGateway):
+            self._init_gateway_route(name, args, controller, service, routes, tls_secret, ca, opts)
+            return
         if not isinstance(controller, NginxIngressController):
             problems.append(
                 f"controller: got {type(controller).__name__}; expected a "
-                "NginxIngressController. Fix: pass the NginxIngressController object."
+                "NginxIngressController (Ingress path) or a GrpcGateway (Gateway API path). "
+                "Fix: pass the controller or gateway object."
             )
-        paths = self._paths(service, routes, problems)
-        services = self._unique([svc for _, svc in sorted(paths, key=lambda p: p[0] != "/")])
-        infos = tuple(svc.info for svc in services)
-        ingress_name = args.ingress_name or name
-        if args.ingress_name is None:
-            try:
-                check_dns_subdomain(name, what="Ingress name")
-            except ValueError as exc:
-                problems.append(f"name: got {name!r}; it becomes the Ingress name, and {exc}")
-        namespaces = sorted({i.namespace for i in infos})
-        if len(namespaces) > 1:
-            problems.append(
-                f"service/routes: the services are in namespaces {namespaces}, but an Ingress "
-                "only reaches Services in its own namespace. Fix: one GrpcIngress per "
-                "namespace (they can share the host only with different paths)."
-            )
-        namespace = namespaces[0] if namespaces else ""
+        paths, services, infos, ingress_name, namespace = self._backends(
+            name, args, service, routes, problems, kind="Ingress"
+        )
         problems += self._protocol_problems(args, infos)
         if ca is not None and not isinstance(ca, CertificateAuthority):
             problems.append(
@@ -373,7 +368,7 @@ class GrpcIngress(pulumi.ComponentResource):
                 "CertificateAuthority object, or leave ca out to have one generated."
             )
             ca = None
-        if namespace and len(namespaces) == 1:
+        if namespace:
             problems += edge_tls_problems(
                 args.tls, hosts=(args.host,), namespace=namespace, tls_secret=tls_secret, issuer=ca
             )
@@ -391,6 +386,7 @@ class GrpcIngress(pulumi.ComponentResource):
         self.args = args
         self.backends = infos
         self.controller_peer = controller.peer
+        self.via = "ingress-nginx"
         self.ingress_name = ingress_name
         self.namespace = namespace
         child = pulumi.ResourceOptions(parent=self)
@@ -479,6 +475,193 @@ class GrpcIngress(pulumi.ComponentResource):
                 "ca_cert_pem": self.ca_cert_pem,
             }
         )
+
+    def _init_gateway_route(
+        self,
+        name: str,
+        args: GrpcIngressArgs,
+        gateway: GrpcGateway,
+        service: GrpcService | None,
+        routes: Mapping[str, GrpcService] | None,
+        tls_secret: TlsSecret | None,
+        ca: CertificateAuthority | None,
+        opts: pulumi.ResourceOptions | None,
+    ) -> None:
+        """The Gateway API path: one GRPCRoute attached to the gateway's listener for the host.
+
+        TLS terminates at the Gateway, so the route carries no certificate. ingress-nginx
+        annotations have no GRPCRoute equivalent, so setting them here is an error rather than
+        silently ignored."""
+        where = f"GrpcIngress {name!r}"
+        problems: list[str] = []
+        _, _, infos, route_name, namespace = self._backends(
+            name, args, service, routes, problems, kind="GRPCRoute"
+        )
+        nginx_only = sorted(
+            {
+                "tls",
+                "backend_protocol",
+                "issue_backend_certificates",
+                "stream_idle_timeout_seconds",
+                "connect_timeout_seconds",
+                "max_message_bytes",
+                "annotations",
+            }
+            & args.model_fields_set
+        )
+        for field in nginx_only:
+            problems.append(
+                f"{field}: set, but it applies to the ingress-nginx path only; with a GrpcGateway "
+                "TLS terminates at the Gateway (GrpcGatewayArgs) and the mesh gives verified "
+                "mTLS to the pods. Fix: remove it, or pass a NginxIngressController."
+            )
+        if tls_secret is not None or ca is not None:
+            problems.append(
+                "tls_secret/ca: given, but the Gateway holds the certificate. Fix: pass them to "
+                "GrpcGateway (tls_secret_name / ca) instead."
+            )
+        tls_backends = [i.name for i in infos if i.tls]
+        if tls_backends:
+            problems.append(
+                f"service: {tls_backends} serve TLS, but GrpcIngress's Gateway API path sends "
+                "h2c (re-encryption would need a BackendTLSPolicy, not built here). Fix: serve "
+                "h2c and mesh the gateway and the service for mTLS, or use ingress-nginx GRPCS."
+            )
+        if gateway.listener_for(args.host) is None:
+            problems.append(
+                f"host: got {args.host!r}, but Gateway {gateway.name!r} has no listener for it "
+                f"(its hostnames: {list(gateway.hostnames)}). Fix: add it to the GrpcGateway's "
+                "hostnames."
+            )
+        if namespace and not gateway.admits_namespace(namespace):
+            problems.append(
+                f"service: in namespace {namespace!r}, which Gateway {gateway.name!r} does not "
+                f"admit routes from (route_namespaces={gateway.args.route_namespaces!r}). Fix: "
+                f"add {namespace!r} to the GrpcGateway's route_namespaces."
+            )
+        if problems:
+            raise InvalidArgumentError(where, problems)
+
+        super().__init__("grpc-kube:index:GrpcIngress", name, None, opts)
+        self.args = args
+        self.backends = infos
+        self.controller_peer = gateway.peer
+        self.via = "gateway-api"
+        self.ingress_name = route_name
+        self.namespace = namespace
+        self.tls_secret_name = gateway.tls_secret_name
+        self.annotations = {}
+
+        def ref(info: GrpcServiceInfo) -> list[dict[str, object]]:
+            return [{"name": info.name, "port": info.port}]
+
+        rules: list[dict[str, object]] = []
+        for grpc_name, svc in (routes or {}).items():
+            rules.append(
+                {
+                    "matches": [{"method": {"type": "Exact", "service": grpc_name}}],
+                    "backendRefs": ref(svc.info),
+                }
+            )
+        if service is not None:
+            # No matches: every other call, reflection included, goes to the default service.
+            rules.append({"backendRefs": ref(service.info)})
+        else:
+            # Only named services are routed: keep reflection reachable so grpcurl still works.
+            first = next(iter((routes or {}).values())).info
+            rules.append(
+                {
+                    "matches": [
+                        {"method": {"type": "Exact", "service": r}} for r in REFLECTION_SERVICES
+                    ],
+                    "backendRefs": ref(first),
+                }
+            )
+        route = k8s.apiextensions.CustomResource(
+            f"{name}-grpcroute",
+            api_version=GATEWAY_API,
+            kind="GRPCRoute",
+            metadata={
+                "name": route_name,
+                "namespace": namespace,
+                "labels": {**args.labels, "app.kubernetes.io/managed-by": "grpc-kube"},
+            },
+            spec={
+                "parentRefs": [
+                    {
+                        "group": "gateway.networking.k8s.io",
+                        "kind": "Gateway",
+                        "name": gateway.name,
+                        "namespace": gateway.namespace,
+                        "sectionName": gateway.listener_for(args.host),
+                    }
+                ],
+                "hostnames": [args.host],
+                "rules": rules,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        self.route = route
+        if any(i.headless for i in infos) and gateway.peer.meshed:
+            pulumi.log.warn(
+                f"GrpcIngress {route_name!r}: headless Services behind a meshed gateway get no "
+                "per-request balancing from Linkerd; NGINX Gateway Fabric still balances each "
+                "call across the pods.",
+                resource=self,
+            )
+        host = args.host
+        generated = gateway.ca_cert_pem is not None
+        command = grpcurl_command(
+            host, args.grpcurl_method, cacert_file="ca.crt" if generated else None
+        )
+        self.host = route.id.apply(lambda _: host)
+        self.grpcurl_command = route.id.apply(lambda _: command)
+        self.ca_cert_pem = (
+            gateway.ca_cert_pem.apply(lambda pem: pem)
+            if gateway.ca_cert_pem is not None
+            else pulumi.Output.from_input(None)
+        )
+        self.register_outputs(
+            {
+                "host": self.host,
+                "grpcurl_command": self.grpcurl_command,
+                "ca_cert_pem": self.ca_cert_pem,
+            }
+        )
+
+    @classmethod
+    def _backends(
+        cls,
+        name: str,
+        args: GrpcIngressArgs,
+        service: GrpcService | None,
+        routes: Mapping[str, GrpcService] | None,
+        problems: list[str],
+        *,
+        kind: str,
+    ) -> tuple[
+        list[tuple[str, GrpcService]], list[GrpcService], tuple[GrpcServiceInfo, ...], str, str
+    ]:
+        """Checks shared by both paths. Returns the paths, the distinct services, their infos,
+        the object name and the (single) namespace; appends problems instead of raising."""
+        paths = cls._paths(service, routes, problems)
+        services = cls._unique([svc for _, svc in sorted(paths, key=lambda p: p[0] != "/")])
+        infos = tuple(svc.info for svc in services)
+        object_name = args.ingress_name or name
+        if args.ingress_name is None:
+            try:
+                check_dns_subdomain(name, what=f"{kind} name")
+            except ValueError as exc:
+                problems.append(f"name: got {name!r}; it becomes the {kind} name, and {exc}")
+        namespaces = sorted({i.namespace for i in infos})
+        if len(namespaces) > 1:
+            problems.append(
+                f"service/routes: the services are in namespaces {namespaces}, but an {kind} "
+                "only reaches Services in its own namespace. Fix: one GrpcIngress per "
+                "namespace (they can share the host only with different paths)."
+            )
+        namespace = namespaces[0] if len(namespaces) == 1 else ""
+        return paths, services, infos, object_name, namespace
 
     @staticmethod
     def _paths(

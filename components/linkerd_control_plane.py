@@ -13,7 +13,6 @@ instead.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -22,7 +21,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, ValidationInfo, field_validator
 
-from ._validation import ArgsModel, InvalidArgumentError
+from ._helm import deep_merge
+from ._validation import ArgsModel, InvalidArgumentError, check_cidr
 from .certificates import (
     Certificate,
     CertificateArgs,
@@ -224,13 +224,7 @@ class LinkerdControlPlaneArgs(ArgsModel):
                 "('10.0.0.0/8',)."
             )
         for cidr in v:
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise ValueError(
-                    f"{cidr!r} is not a network in CIDR notation (address bits past the mask "
-                    "must be zero). Fix: use e.g. '10.0.0.0/8' or 'fd00::/8'."
-                ) from None
+            check_cidr(cidr, what="network")
         return v
 
 
@@ -273,16 +267,6 @@ _HA_VALUES: dict[str, Any] = {
 }
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def control_plane_values(args: LinkerdControlPlaneArgs) -> dict[str, Any]:
     """The `linkerd-control-plane` values that do not depend on the identity certificates."""
     values: dict[str, Any] = {
@@ -292,7 +276,7 @@ def control_plane_values(args: LinkerdControlPlaneArgs) -> dict[str, Any]:
     if args.cluster_networks is not None:
         values["clusterNetworks"] = ",".join(args.cluster_networks)
     if args.high_availability:
-        values = _merge(values, _HA_VALUES)
+        values = deep_merge(values, _HA_VALUES)
     return values
 
 
@@ -453,7 +437,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
             identity_values = self._external_identity(external_identity)
             before_control_plane += list(external_identity.issuer_dependencies)
 
-        values = _merge(control_plane_values(args), identity_values)
+        values = deep_merge(control_plane_values(args), identity_values)
         self.release = k8s.helm.v3.Release(
             f"{name}-control-plane",
             name="linkerd-control-plane",

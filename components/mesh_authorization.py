@@ -15,7 +15,6 @@ against skipping the proxy for that port).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_cidr,
+    check_dns_label,
+    check_dns_subdomain,
+)
 from .grpc_service import HEALTH_PORT_NAME, PORT_NAME, GrpcService
 from .linkerd_control_plane import LinkerdControlPlane
 from .peers import PeerRef
@@ -88,13 +93,7 @@ class MeshAuthorizationArgs(ArgsModel):
                 "Fix: list the node CIDRs, or keep the default ('0.0.0.0/0', '::/0')."
             )
         for cidr in v:
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise ValueError(
-                    f"{cidr!r} is not a network in CIDR notation (address bits past the mask "
-                    "must be zero). Fix: use e.g. '10.0.0.0/16' or '0.0.0.0/0'."
-                ) from None
+            check_cidr(cidr, what="network")
         return v
 
 

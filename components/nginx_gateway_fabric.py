@@ -19,6 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
+from ._helm import deep_merge
 from ._validation import ArgsModel, check_dns_label, check_dns_subdomain
 from .gateway_api_crds import GatewayApiCrds
 
@@ -57,16 +58,6 @@ class NginxGatewayFabricArgs(ArgsModel):
     @classmethod
     def _names(cls, v: str) -> str:
         return check_dns_subdomain(v, what="name")
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class NginxGatewayFabric(pulumi.ComponentResource):
@@ -133,7 +124,7 @@ class NginxGatewayFabric(pulumi.ComponentResource):
                 "service": {"type": args.service_type},
             },
         }
-        values = _merge(values, args.extra_values)
+        values = deep_merge(values, args.extra_values)
         self.values = values
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

@@ -51,7 +51,9 @@ def _collect(annotation: Any, out: dict[str, type[BaseModel]]) -> None:
 
 def _type_name(annotation: Any) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
-    text = re.sub(r"\b[\w.]+\.(\w+)", r"\1", text)
+    # Drop module paths (`components.grpc_service.ProbeArgs` -> `ProbeArgs`), but leave quoted
+    # Literal values such as 'v1.5.1' alone.
+    text = re.sub(r"(?<!['\w.])(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
     return text.replace("typing.", "").replace("NoneType", "None")
 
 

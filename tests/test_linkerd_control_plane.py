@@ -426,8 +426,8 @@ def test_bad_identity_settings(identity: dict[str, int], field: str, hint: str) 
     ("options", "field", "hint"),
     [
         ({"default_inbound_policy": "allow-all"}, "default_inbound_policy", "'all-authenticated'"),
-        ({"cluster_networks": ("10.0.0.1/8",)}, "cluster_networks", "bits past the mask"),
-        ({"cluster_networks": ("ten",)}, "cluster_networks", "'10.0.0.0/8'"),
+        ({"cluster_networks": ("10.0.0.1/8",)}, "cluster_networks", 'Did you mean "10.0.0.0/8"'),
+        ({"cluster_networks": ("ten",)}, "cluster_networks", "'10.0.0.0/24'"),
         ({"cluster_networks": ()}, "cluster_networks", "match nothing"),
         ({"highavailability": True}, "highavailability", "Did you mean 'high_availability'"),
     ],

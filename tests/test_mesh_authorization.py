@@ -389,7 +389,10 @@ def test_server_must_be_a_grpc_service() -> None:
         (lambda: ServiceAccountRef("Shop", "checkout"), "namespace: got 'Shop'"),
         (lambda: ServiceAccountRef("shop", "Check Out"), "name: got 'Check Out'"),
         (lambda: MeshAuthorizationArgs(probe_networks=()), "never Ready"),
-        (lambda: MeshAuthorizationArgs(probe_networks=("10.0.0.1/8",)), "bits past the mask"),
+        (
+            lambda: MeshAuthorizationArgs(probe_networks=("10.0.0.1/8",)),
+            'Did you mean "10.0.0.0/8"',
+        ),
         (lambda: MeshAuthorizationArgs(probe_network=("10.0.0.0/8",)), "Did you mean"),
     ],
 )
