@@ -1,8 +1,8 @@
 """Markdown reference tables generated from the argument models, so the README's reference can
 never drift from the code: `tests/test_readme.py` regenerates every table and compares.
 
-    python -m components.reference            # print all tables
-    python -m components.reference --write README.md   # refresh the tables in place
+    python -m components.reference                              # print all tables
+    python -m components.reference --write README.md docs/*.md  # refresh the tables in place
 """
 
 from __future__ import annotations
@@ -101,10 +101,13 @@ def refresh(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Markdown reference of the argument models")
-    parser.add_argument("--write", type=Path, help="refresh the reference blocks in this file")
+    parser.add_argument(
+        "--write", type=Path, nargs="+", help="refresh the reference blocks in these files"
+    )
     args = parser.parse_args(argv)
     if args.write:
-        args.write.write_text(refresh(args.write.read_text()))
+        for path in args.write:
+            path.write_text(refresh(path.read_text()))
         return 0
     for name, model in models().items():
         sys.stdout.write(f"### {name}\n\n{markdown_table(model)}\n\n")

@@ -10,6 +10,11 @@ from components.reference import markdown_table, models, refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+# The README and the topic documents it links to carry the generated reference tables.
+DOCS = {
+    p.relative_to(ROOT).as_posix(): p.read_text()
+    for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+}
 
 
 def test_every_argument_field_has_a_description() -> None:
@@ -23,14 +28,22 @@ def test_every_argument_field_has_a_description() -> None:
 
 
 def test_reference_tables_are_current() -> None:
-    assert refresh(README) == README, (
-        "README reference tables are stale: run `python -m components.reference --write README.md`"
+    stale = [name for name, text in DOCS.items() if refresh(text) != text]
+    assert stale == [], (
+        f"stale reference tables in {stale}: run "
+        "`python -m components.reference --write README.md docs/*.md`"
     )
 
 
 def test_reference_covers_every_public_args_model() -> None:
-    named = set(re.findall(r"<!-- reference:(\w+) -->", README))
+    named = {m for text in DOCS.values() for m in re.findall(r"<!-- reference:(\w+) -->", text)}
     assert set(models()) <= named, f"add reference blocks for: {sorted(set(models()) - named)}"
+
+
+def test_readme_links_every_topic_document() -> None:
+    for name in DOCS:
+        if name.startswith("docs/"):
+            assert f"({name})" in README, f"README must link {name}"
 
 
 def test_tables_show_documented_defaults() -> None:
