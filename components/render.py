@@ -95,6 +95,12 @@ def render_recording(rec: Recording, *, title: str) -> str:
                 f"version: {r.inputs.get('version')}  repository: {repo or '(chart URL/OCI)'}  "
                 f"namespace: {r.inputs.get('namespace')}"
             )
+    manifests = sorted(
+        str(r.inputs.get("file")) for r in rec.of_type("kubernetes:yaml/v2:ConfigFile")
+    )
+    if manifests:
+        lines.append("# Manifests applied as they are (objects not rendered here):")
+        lines += [f"#   - {m}" for m in manifests]
     others = sorted(
         {
             r.type

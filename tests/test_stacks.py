@@ -1,0 +1,398 @@
+"""The stacks a user runs: config schema, assembly, outputs and the offline render."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from schema_checks import unknown_value_keys, validate_all
+
+from components.render import load_stack_config, main, render_stack
+from components.stack import build_from_config, load_config
+from components.testing import Recording, run_program
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ROOT / "stacks"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CHART_KEYS = {
+    "ingress-nginx": "ingress-nginx-4.15.1.keys",
+    "linkerd-crds": "linkerd-crds-edge-26.8.3.keys",
+    "linkerd-control-plane": "linkerd-control-plane-edge-26.8.3.keys",
+    "oci://ghcr.io/nginx/charts/nginx-gateway-fabric": "nginx-gateway-fabric-2.6.7.keys",
+}
+
+
+def run_stack(stack: str, config: dict[str, Any] | None = None) -> Recording:
+    cfg = load_stack_config(stack, STACKS) if config is None else config
+    return run_program(
+        lambda: build_from_config(pulumi.Config("grpc-kube")), stack=stack, config=cfg
+    )
+
+
+def raw(stack: str) -> dict[str, Any]:
+    """A stack's config with the `grpc-kube:` prefix removed."""
+    return {k.split(":", 1)[1]: v for k, v in load_stack_config(stack, STACKS).items()}
+
+
+@pytest.fixture(scope="module")
+def dev() -> Recording:
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="module")
+def prod() -> Recording:
+    return run_stack("prod")
+
+
+# --- every stack: schemas and chart values --------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_object_validates_and_every_helm_value_exists(stack: str) -> None:
+    rec = run_stack(stack)
+    assert validate_all(rec.kubernetes_objects()) > 10
+    releases = rec.of_type(RELEASE)
+    assert releases
+    for rel in releases:
+        keys = CHART_KEYS[rel.inputs["chart"]]
+        assert unknown_value_keys(rel.inputs.get("values", {}), keys) == [], rel.name
+
+
+# --- dev: the founding example end to end ---------------------------------------------------
+
+
+def test_dev_is_the_founding_example(dev: Recording) -> None:
+    ing = dev.kube("Ingress", "fortune-ingress")
+    assert ing["metadata"]["namespace"] == "grpc-demo"
+    ann = ing["metadata"]["annotations"]
+    assert ann["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+    assert ann["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+    # The controller is meshed, so the Ingress targets the Service and Linkerd balances calls.
+    assert ann["nginx.ingress.kubernetes.io/service-upstream"] == "true"
+    assert ing["spec"]["ingressClassName"] == "nginx"
+    assert ing["spec"]["tls"] == [
+        {"hosts": ["grpctest.dev.mydomain.com"], "secretName": "wildcard.dev.mydomain.com"}
+    ]
+    (rule,) = ing["spec"]["rules"]
+    assert rule["host"] == "grpctest.dev.mydomain.com"
+    assert rule["http"]["paths"] == [
+        {
+            "path": "/",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": "go-grpc-greeter-server", "port": {"number": 80}}},
+        }
+    ]
+    svc = dev.kube("Service", "go-grpc-greeter-server")
+    assert svc["spec"]["ports"][0]["port"] == 80
+    assert svc["spec"]["ports"][0]["targetPort"] == "grpc"
+    # The generated certificate is stored under the example's Secret name, key kept secret.
+    secret = dev.one("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["name"] == "wildcard.dev.mydomain.com"
+    assert secret.secret_paths == ["stringData"]
+
+
+def test_dev_mesh_namespace_and_injection(dev: Recording) -> None:
+    ns = dev.kube("Namespace", "grpc-demo")
+    assert ns["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
+    dep = dev.kube("Deployment", "go-grpc-greeter-server")
+    assert dep["spec"]["replicas"] == 3
+    # Injected by the namespace; marked meshed so policies open the proxy port.
+    assert dep["spec"]["template"]["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
+    ctrl = dev.one(RELEASE, "ingress-nginx-release")
+    assert ctrl.inputs["values"]["controller"]["podAnnotations"]["linkerd.io/inject"] == "enabled"
+    deployment = dev.one("kubernetes:apps/v1:Deployment")
+    assert dev.depends_on(deployment, dev.one("grpc-kube:index:MeshEnabledNamespace"))
+
+
+def test_dev_zero_trust_allows_the_ingress_and_dns_only(dev: Recording) -> None:
+    policies = {
+        p["metadata"]["name"]: p for p in dev.kubernetes_objects() if p["kind"] == "NetworkPolicy"
+    }
+    assert "grpc-demo-zero-trust-default-deny" in policies
+    ingress_rule = policies["grpc-demo-zero-trust-go-grpc-greeter-server-ingress"]["spec"][
+        "ingress"
+    ]
+    (rule,) = ingress_rule
+    assert rule["from"][0]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+    }
+    assert {p["port"] for p in rule["ports"]} == {50051, 4143}
+
+
+def test_dev_mesh_authorization_admits_the_ingress_controller(dev: Recording) -> None:
+    auth = dev.kube("MeshTLSAuthentication")
+    assert auth["spec"]["identityRefs"] == [
+        {"kind": "ServiceAccount", "name": "ingress-nginx", "namespace": "ingress-nginx"}
+    ]
+
+
+def test_dev_outputs(dev: Recording) -> None:
+    out = dev.outputs
+    assert out["endpoints"] == {"fortune-ingress": "grpctest.dev.mydomain.com:443"}
+    assert out["grpcurl_commands"] == {
+        "fortune-ingress": "grpcurl -cacert ca.crt grpctest.dev.mydomain.com:443 "
+        "helloworld.Greeter/SayHello"
+    }
+    assert out["ca_cert_pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert out["services"]["go-grpc-greeter-server"] == {
+        "dns_name": "go-grpc-greeter-server.grpc-demo.svc.cluster.local",
+        "port": 80,
+    }
+    steps = "\n".join(out["troubleshooting"])
+    assert "kubectl -n grpc-demo logs -l app.kubernetes.io/name=go-grpc-greeter-server" in steps
+    assert "kubectl -n ingress-nginx logs -l app.kubernetes.io/component=controller" in steps
+    assert "grpc-lb-check grpctest.dev.mydomain.com:443 --tls --cacert ca.crt" in steps
+    assert "--expect-backends 3" in steps
+    assert "GODEBUG=http2debug=2" in steps
+    assert "jsonpath='{.spec.ports[0].port}'" in steps
+    assert "linkerd check" in steps
+    # No private key is exported.
+    assert "PRIVATE KEY" not in yaml.safe_dump(out)
+
+
+# --- prod: gateway path, service-to-service, strict mesh ------------------------------------
+
+
+def test_prod_uses_the_gateway_api_path(prod: Recording) -> None:
+    assert "Ingress" not in prod.kinds()
+    route = prod.kube("GRPCRoute", "shop-api")
+    assert route["metadata"]["namespace"] == "shop"
+    assert route["spec"]["hostnames"] == ["api.shop.example.com"]
+    assert route["spec"]["rules"] == [{"backendRefs": [{"name": "api", "port": 80}]}]
+    gw = prod.kube("Gateway", "grpc-gateway")
+    assert gw["metadata"]["namespace"] == "grpc-gateway"
+    assert gw["spec"]["infrastructure"] == {"annotations": {"linkerd.io/inject": "enabled"}}
+    (listener,) = gw["spec"]["listeners"]
+    assert listener["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"] == [
+        "shop"
+    ]
+    assert prod.outputs["grpcurl_commands"] == {
+        "shop-api": "grpcurl -cacert ca.crt api.shop.example.com:443 list"
+    }
+
+
+def test_prod_gateway_api_crds_are_installed_once_for_linkerd_and_the_gateway(
+    prod: Recording,
+) -> None:
+    (crds,) = prod.of_type("grpc-kube:index:GatewayApiCrds")
+    assert prod.depends_on(prod.one(RELEASE, "linkerd-crds"), crds)
+    assert prod.depends_on(prod.one(RELEASE, "gateway-controller-release"), crds)
+
+
+def test_prod_strict_mesh_and_authorization_follow_connections(prod: Recording) -> None:
+    ns = prod.kube("Namespace", "shop")
+    assert ns["metadata"]["annotations"]["config.linkerd.io/default-inbound-policy"] == (
+        "all-authenticated"
+    )
+    auths = {
+        a["metadata"]["name"]: a
+        for a in prod.kubernetes_objects()
+        if a["kind"] == "MeshTLSAuthentication"
+    }
+    idents = {
+        name: sorted(r["name"] for r in a["spec"]["identityRefs"]) for name, a in auths.items()
+    }
+    assert idents == {
+        "api-grpc-clients": ["grpc-gateway-nginx"],
+        "orders-grpc-clients": ["api"],
+        "payments-grpc-clients": ["orders"],
+        "inventory-grpc-clients": ["orders"],
+    }
+
+
+def test_prod_autoscaling_and_longer_lived_certificates(prod: Recording) -> None:
+    assert {
+        h["metadata"]["name"]
+        for h in prod.kubernetes_objects()
+        if h["kind"] == "HorizontalPodAutoscaler"
+    } == {"api", "orders"}
+    assert "replicas" not in prod.kube("Deployment", "api")["spec"]
+    ca = prod.one("tls:index/selfSignedCert:SelfSignedCert", "stack-ca-cert")
+    assert ca.inputs["validityPeriodHours"] == 87600
+    leaf = prod.one("tls:index/locallySignedCert:LocallySignedCert", "grpc-gateway-cert-cert")
+    assert leaf.inputs["validityPeriodHours"] == 8760
+
+
+def test_prod_network_policies_cover_each_connection(prod: Recording) -> None:
+    names = {
+        p["metadata"]["name"] for p in prod.kubernetes_objects() if p["kind"] == "NetworkPolicy"
+    }
+    for svc in ("orders", "payments", "inventory"):
+        assert f"shop-zero-trust-{svc}-ingress" in names
+    assert "shop-zero-trust-orders-egress" in names
+
+
+# --- config errors ---------------------------------------------------------------------------
+
+
+def _paths(value: Any, prefix: str = "") -> list[tuple[str, list[Any]]]:
+    """Every mapping key in a config tree, as (printed path, access path)."""
+    out: list[tuple[str, list[Any]]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            printed = f"{prefix}.{k}" if prefix else str(k)
+            out.append((printed, [k]))
+            out += [(p, [k, *a]) for p, a in _paths(v, printed)]
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += [(p, [i, *a]) for p, a in _paths(v, f"{prefix}[{i}]")]
+    return out
+
+
+DEV_KEYS = _paths(raw("dev"))
+
+
+@pytest.mark.parametrize(("path", "access"), DEV_KEYS, ids=[p for p, _ in DEV_KEYS])
+def test_each_misspelled_dev_key_is_reported_by_its_path(path: str, access: list[Any]) -> None:
+    config = copy.deepcopy(raw("dev"))
+    holder: Any = config
+    for step in access[:-1]:
+        holder = holder[step]
+    holder[access[-1] + "x"] = holder.pop(access[-1])
+    misspelled = path.rsplit(".", 1)[0] + "." + access[-1] + "x" if "." in path else path + "x"
+    with pytest.raises(Exception) as err:
+        load_config(config)
+    assert f"- {misspelled}: unknown field" in str(err.value), str(err.value)
+    assert "Did you mean" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda c: c["services"][0].update(replicas=0), "services[0].replicas: got 0"),
+        (
+            lambda c: c["services"][0].update(namespace="other"),
+            "services[0].namespace: 'other' is not in `namespaces`",
+        ),
+        (lambda c: c.pop("mesh"), "namespaces[0].mesh: true, but there is no `mesh` key"),
+        (lambda c: c["services"][0].pop("health_port"), "services[0].health_port: unset"),
+        (lambda c: c["ingress"]["controller"].update(mesh=False), "ingress.controller.mesh: false"),
+        (
+            lambda c: c["ingress"]["routes"][0].update(service="nope"),
+            "ingress.routes[0]: service 'nope' is not in services",
+        ),
+        (
+            lambda c: c.update(
+                connections=[{"client": "go-grpc-greeter-server", "server": "ghost"}]
+            ),
+            "connections[0].server: 'ghost' is not a service",
+        ),
+        (lambda c: c["ingress"].update(gateway={"mesh": True}), "ingress: got"),
+        (lambda c: c["ingress"]["routes"][0].update(host="Bad Host"), "ingress.routes[0].host"),
+        (
+            lambda c: c["services"].append(dict(c["services"][0])),
+            "services[1].name: 'go-grpc-greeter-server' appears twice",
+        ),
+        (
+            lambda c: c["namespaces"].append({"name": "plain", "default_inbound_policy": "deny"}),
+            "default_inbound_policy applies to meshed namespaces only",
+        ),
+        (lambda c: c.update(mesh="yes"), "mesh: got 'yes'"),
+    ],
+)
+def test_impossible_configs_fail_before_anything_registers(mutate: Any, expected: str) -> None:
+    config = copy.deepcopy(raw("dev"))
+    mutate(config)
+    registered: list[int] = []
+
+    def program() -> None:
+        build_from_config(pulumi.Config("grpc-kube"))
+
+    with pytest.raises(Exception) as err:
+        registered.append(len(run_program(program, stack="dev", config=config)))
+    assert expected in str(err.value), str(err.value)
+    assert (
+        "Fix" in str(err.value)
+        or "Did you mean" in str(err.value)
+        or "Input should" in str(err.value)
+    )
+    assert registered == []
+
+
+def test_build_refuses_cross_key_problems_without_load_config() -> None:
+    from components.stack import StackConfig, build
+
+    config = StackConfig.model_validate(
+        {"services": [{"name": "a", "namespace": "nowhere", "image": "r/a:1.0.0"}]}
+    )
+    rec = run_program(lambda: _expect_error(lambda: build(config)))
+    assert len(rec) == 0
+
+
+def _expect_error(fn: Any) -> None:
+    with pytest.raises(Exception, match="not in `namespaces`"):
+        fn()
+
+
+# --- render ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_render_is_deterministic_and_redacts_secrets(stack: str) -> None:
+    first = render_stack(stack, STACKS)
+    assert first == render_stack(stack, STACKS)
+    assert "PRIVATE KEY" not in first
+    docs = [d for d in yaml.safe_load_all(first) if d]
+    secrets = [d for d in docs if d["kind"] == "Secret"]
+    assert secrets and all(set(s["stringData"].values()) == {"<redacted>"} for s in secrets)
+    assert validate_all(docs) == len(docs)
+    kinds = [(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]) for d in docs]
+    assert kinds == sorted(kinds)
+
+
+def test_render_header_lists_helm_releases_with_versions() -> None:
+    text = render_stack("dev", STACKS)
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert any(
+        "chart: ingress-nginx  version: 4.15.1  "
+        "repository: https://kubernetes.github.io/ingress-nginx  namespace: ingress-nginx" in line
+        for line in header
+    )
+    assert any("chart: linkerd-control-plane  version: 2026.8.3" in line for line in header)
+    assert any(
+        "gateway-api/releases/download/v1.5.1/standard-install.yaml" in line for line in header
+    )
+
+
+def test_render_bad_config_exits_nonzero_with_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = {f"grpc-kube:{k}": v for k, v in raw("dev").items()}
+    config["grpc-kube:services"][0]["replicass"] = 2
+    (tmp_path / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": config}))
+    assert main(["render", "--stack", "bad", "--stacks-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "services[0].replicass: unknown field" in err and "Did you mean 'replicas'" in err
+
+
+def test_render_unknown_stack_lists_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "--stack", "nope", "--stacks-dir", str(STACKS)]) == 2
+    assert "Stacks here: dev, prod" in capsys.readouterr().err
+
+
+def test_render_command_runs_from_another_directory(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components",
+            "render",
+            "--stack",
+            "dev",
+            "--stacks-dir",
+            str(STACKS),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert out.stdout.startswith("# grpc-kube stack 'dev'")
+    assert "kind: Ingress" in out.stdout
