@@ -154,7 +154,8 @@ class GrpcServiceArgs(ArgsModel):
     health_port: int | None = None
     """A separate plaintext port serving only grpc.health.v1 (default None: probes use
     container_port). Needed when the server serves TLS (kubelet gRPC probes cannot speak TLS),
-    and useful under a strict mesh inbound policy (probes then bypass the proxy)."""
+    and under a strict mesh inbound policy (MeshAuthorization opens only this port to kubelet
+    probes)."""
     headless: bool = False
     """`clusterIP: None` for client-side balancing (default False). The component then exposes
     `client_target` and `client_service_config`."""
