@@ -52,7 +52,6 @@ def test_rendered_stack_has_no_unexplained_checkov_findings(stack: str, tmp_path
             "kubernetes",
             "-o",
             "json",
-            "--quiet",
             "--soft-fail",
             "--skip-download",
         ],
