@@ -40,7 +40,13 @@ from .certificates import (
     kubernetes_service_dns_names,
     provision_edge_tls,
 )
-from .grpc_gateway import GATEWAY_API, REFLECTION_SERVICES, GrpcGateway
+from .grpc_gateway import (
+    MAX_GRPC_MESSAGE_BYTES,
+    GrpcGateway,
+    client_settings_policy_object,
+    grpc_route_object,
+    grpc_route_problems,
+)
 from .grpc_service import GrpcService, GrpcServiceInfo
 from .nginx_ingress_controller import NginxIngressController
 from .peers import PeerRef
@@ -487,61 +493,83 @@ class GrpcIngress(pulumi.ComponentResource):
         ca: CertificateAuthority | None,
         opts: pulumi.ResourceOptions | None,
     ) -> None:
-        """The Gateway API path: one GRPCRoute attached to the gateway's listener for the host.
+        """The Gateway API path: one GRPCRoute attached to the gateway's listener for the host,
+        and with `max_message_bytes` set explicitly an NGF ClientSettingsPolicy for it.
 
-        TLS terminates at the Gateway, so the route carries no certificate. ingress-nginx
-        annotations have no GRPCRoute equivalent, so setting them here is an error rather than
-        silently ignored."""
+        TLS terminates at the Gateway, so the route carries no certificate. ingress-nginx-only
+        options have no GRPCRoute equivalent in NGF 2.6.7, so setting them here is an error
+        rather than silently ignored."""
         where = f"GrpcIngress {name!r}"
+        # ingress-nginx-only options, and why each has no GRPCRoute equivalent here.
+        refused = {
+            "tls": "with a GrpcGateway TLS terminates at the Gateway's listener. Fix: remove "
+            "it; set the certificate on the GrpcGateway (tls_secret_name, tls_secret= or ca=).",
+            "backend_protocol": "the Gateway API path always sends h2c to the pods (GRPC). Fix: "
+            "remove it; mesh the gateway and the service for verified mTLS to the pods.",
+            "issue_backend_certificates": "the Gateway API path sends h2c, so backends need no "
+            "certificate. Fix: remove it.",
+            "stream_idle_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
+            "grpc_read_timeout/grpc_send_timeout (its ProxySettingsPolicy writes proxy_*, which "
+            "grpc_pass ignores), so streams silent for 60 s are cut. Fix: remove it; keep "
+            "streams talking within 60 s (see docs/gateway-api.md), or use ingress-nginx.",
+            "connect_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
+            "grpc_connect_timeout (60 s). Fix: remove it.",
+            "annotations": "a GRPCRoute has no ingress-nginx annotations. Fix: remove them; "
+            "NGF's policies (e.g. GrpcGatewayArgs.max_message_bytes) cover some.",
+        }
         problems: list[str] = []
-        _, _, infos, route_name, namespace = self._backends(
+        paths, _, infos, route_name, namespace = self._backends(
             name, args, service, routes, problems, kind="GRPCRoute"
         )
-        nginx_only = sorted(
-            {
-                "tls",
-                "backend_protocol",
-                "issue_backend_certificates",
-                "stream_idle_timeout_seconds",
-                "connect_timeout_seconds",
-                "max_message_bytes",
-                "annotations",
-            }
-            & args.model_fields_set
-        )
-        for field in nginx_only:
+        for field in sorted(set(refused) & args.model_fields_set):
             problems.append(
-                f"{field}: set, but it applies to the ingress-nginx path only; with a GrpcGateway "
-                "TLS terminates at the Gateway (GrpcGatewayArgs) and the mesh gives verified "
-                "mTLS to the pods. Fix: remove it, or pass a NginxIngressController."
+                f"{field}: set, but it applies to the ingress-nginx path only: {refused[field]}"
             )
         if tls_secret is not None or ca is not None:
             problems.append(
-                "tls_secret/ca: given, but the Gateway holds the certificate. Fix: pass them to "
-                "GrpcGateway (tls_secret_name / ca) instead."
+                "tls_secret/ca: given, but on the Gateway API path the Gateway's listener holds "
+                "the certificate. Fix: pass them to the GrpcGateway (tls_secret= / ca=) instead."
             )
         tls_backends = [i.name for i in infos if i.tls]
         if tls_backends:
             problems.append(
                 f"service: {tls_backends} serve TLS, but GrpcIngress's Gateway API path sends "
                 "h2c (re-encryption would need a BackendTLSPolicy, not built here). Fix: serve "
-                "h2c and mesh the gateway and the service for mTLS, or use ingress-nginx GRPCS."
+                "h2c and mesh the gateway and the service for verified mTLS, or use ingress-nginx "
+                "GRPCS."
             )
-        if gateway.listener_for(args.host) is None:
+        mmb = args.max_message_bytes
+        if "max_message_bytes" in args.model_fields_set and mmb and mmb > MAX_GRPC_MESSAGE_BYTES:
             problems.append(
-                f"host: got {args.host!r}, but Gateway {gateway.name!r} has no listener for it "
-                f"(its hostnames: {list(gateway.hostnames)}). Fix: add it to the GrpcGateway's "
-                "hostnames."
+                f"max_message_bytes: got {mmb}; a gRPC message's 4-byte length prefix allows at "
+                f"most {MAX_GRPC_MESSAGE_BYTES}. Fix: give a smaller size, e.g. 4194304."
             )
-        if namespace and not gateway.admits_namespace(namespace):
+        by_service = [path[1:] for path, _ in paths if path != "/"]
+        if by_service:
+            # A `routes` key names a whole gRPC service. In a GRPCRoute that is a match with a
+            # service and no method, which is not Gateway API Core and which NGF 2.6.7 drops
+            # ("method is required"): the calls would fall through to `service`, or fail.
             problems.append(
-                f"service: in namespace {namespace!r}, which Gateway {gateway.name!r} does not "
-                f"admit routes from (route_namespaces={gateway.args.route_namespaces!r}). Fix: "
-                f"add {namespace!r} to the GrpcGateway's route_namespaces."
+                f"routes: got {by_service}; routing a whole gRPC service is a GRPCRoute match "
+                "without a method, which NGINX Gateway Fabric 2.6.7 rejects (it accepts only "
+                "service+method matches, the Gateway API's Core support), so those calls would "
+                "never reach their service. Fix: publish each service on its own host (one "
+                "GrpcIngress with service= per host, all hosts on the GrpcGateway), or use the "
+                "ingress-nginx path for routing by service name."
+            )
+        default = next((svc.info for path, svc in paths if path == "/"), None)
+        if paths:
+            # Host, certificate and namespace checks, reported with the problems above.
+            problems += grpc_route_problems(
+                gateway=gateway,
+                hostnames=(args.host,),
+                service=default or paths[0][1].info,
+                host_field="host",
             )
         if problems:
             raise InvalidArgumentError(where, problems)
 
+        assert default is not None  # no routes and a valid service, else a problem above
         super().__init__("grpc-kube:index:GrpcIngress", name, None, opts)
         self.args = args
         self.backends = infos
@@ -552,56 +580,43 @@ class GrpcIngress(pulumi.ComponentResource):
         self.tls_secret_name = gateway.tls_secret_name
         self.annotations = {}
 
-        def ref(info: GrpcServiceInfo) -> list[dict[str, object]]:
-            return [{"name": info.name, "port": info.port}]
-
-        rules: list[dict[str, object]] = []
-        for grpc_name, svc in (routes or {}).items():
-            rules.append(
-                {
-                    "matches": [{"method": {"type": "Exact", "service": grpc_name}}],
-                    "backendRefs": ref(svc.info),
-                }
-            )
-        if service is not None:
-            # No matches: every other call, reflection included, goes to the default service.
-            rules.append({"backendRefs": ref(service.info)})
-        else:
-            # Only named services are routed: keep reflection reachable so grpcurl still works.
-            first = next(iter((routes or {}).values())).info
-            rules.append(
-                {
-                    "matches": [
-                        {"method": {"type": "Exact", "service": r}} for r in REFLECTION_SERVICES
-                    ],
-                    "backendRefs": ref(first),
-                }
-            )
+        obj = grpc_route_object(
+            name=route_name,
+            gateway=gateway,
+            hostnames=(args.host,),
+            service=default,
+            labels=args.labels,
+        )
+        # The Gateway (and through it NGF and the listener's TLS Secret) must exist first.
         route = k8s.apiextensions.CustomResource(
             f"{name}-grpcroute",
-            api_version=GATEWAY_API,
-            kind="GRPCRoute",
-            metadata={
-                "name": route_name,
-                "namespace": namespace,
-                "labels": {**args.labels, "app.kubernetes.io/managed-by": "grpc-kube"},
-            },
-            spec={
-                "parentRefs": [
-                    {
-                        "group": "gateway.networking.k8s.io",
-                        "kind": "Gateway",
-                        "name": gateway.name,
-                        "namespace": gateway.namespace,
-                        "sectionName": gateway.listener_for(args.host),
-                    }
-                ],
-                "hostnames": [args.host],
-                "rules": rules,
-            },
+            api_version=obj["apiVersion"],
+            kind=obj["kind"],
+            metadata=obj["metadata"],
+            spec=obj["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )
         self.route = route
+        self.client_settings_policy: k8s.apiextensions.CustomResource | None = None
+        if "max_message_bytes" in args.model_fields_set and args.max_message_bytes is not None:
+            # Set explicitly: this route's limit overrides the Gateway's (NGF writes a route's
+            # policy into its locations, the Gateway's into the server block).
+            policy = client_settings_policy_object(
+                name=f"{route_name}-client-settings",
+                namespace=namespace,
+                target_kind="GRPCRoute",
+                target_name=route_name,
+                max_message_bytes=args.max_message_bytes,
+                labels=args.labels,
+            )
+            self.client_settings_policy = k8s.apiextensions.CustomResource(
+                f"{name}-client-settings",
+                api_version=policy["apiVersion"],
+                kind=policy["kind"],
+                metadata=policy["metadata"],
+                spec=policy["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[route]),
+            )
         if any(i.headless for i in infos) and gateway.peer.meshed:
             pulumi.log.warn(
                 f"GrpcIngress {route_name!r}: headless Services behind a meshed gateway get no "
@@ -610,9 +625,10 @@ class GrpcIngress(pulumi.ComponentResource):
                 resource=self,
             )
         host = args.host
-        generated = gateway.ca_cert_pem is not None
         command = grpcurl_command(
-            host, args.grpcurl_method, cacert_file="ca.crt" if generated else None
+            host,
+            args.grpcurl_method,
+            cacert_file="ca.crt" if gateway.ca_cert_pem is not None else None,
         )
         self.host = route.id.apply(lambda _: host)
         self.grpcurl_command = route.id.apply(lambda _: command)

@@ -28,6 +28,15 @@ __all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGateway
 NGF_CHART = "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
 NGF_CHART_VERSION = "2.6.7"
 NGF_GATEWAY_API_VERSION = "v1.5.1"
+# Chart values the component derives from its fields (value path -> field).
+_OWNED_VALUES = {
+    "nginxGateway.gatewayClassName": "gateway_class_name",
+    "nginxGateway.replicas": "high_availability",
+    "nginx.replicas": "high_availability",
+    "nginx.service.type": "service_type",
+    "nginxGateway.productTelemetry.enable": "telemetry",
+}
+_MISSING = object()
 
 
 class NginxGatewayFabricArgs(ArgsModel):
@@ -47,7 +56,9 @@ class NginxGatewayFabricArgs(ArgsModel):
     telemetry: bool = False
     """NGF product telemetry (default False: nothing leaves the cluster unless you opt in)."""
     extra_values: dict[str, Any] = {}
-    """Further chart values, merged over the component's (keys must exist in chart 2.6.7)."""
+    """Further chart values, merged over the component's (keys must exist in chart 2.6.7).
+    Values the fields above set are refused here: GrpcGateway derives the data plane's
+    ServiceAccount (its Linkerd identity) from `gateway_class_name`."""
 
     @field_validator("namespace")
     @classmethod
@@ -58,6 +69,20 @@ class NginxGatewayFabricArgs(ArgsModel):
     @classmethod
     def _names(cls, v: str) -> str:
         return check_dns_subdomain(v, what="name")
+
+    @field_validator("extra_values")
+    @classmethod
+    def _extra(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for path, field in _OWNED_VALUES.items():
+            cur: Any = v
+            for part in path.split("."):
+                cur = cur.get(part, _MISSING) if isinstance(cur, dict) else _MISSING
+            if cur is not _MISSING:
+                raise ValueError(
+                    f"chart value {path!r} is set by NginxGatewayFabric. Fix: remove it from "
+                    f"extra_values and set {field} instead."
+                )
+        return v
 
 
 class NginxGatewayFabric(pulumi.ComponentResource):
@@ -75,7 +100,13 @@ class NginxGatewayFabric(pulumi.ComponentResource):
         gateway_api_crds: GatewayApiCrds,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = args or NginxGatewayFabricArgs()
+        args = NginxGatewayFabricArgs() if args is None else args
+        if not isinstance(args, NginxGatewayFabricArgs):
+            raise TypeError(
+                f"NginxGatewayFabric {name!r}: args must be a NginxGatewayFabricArgs, got "
+                f"{type(args).__name__}. Fix: NginxGatewayFabric(name, NginxGatewayFabricArgs(), "
+                "gateway_api_crds=...)."
+            )
         if not isinstance(gateway_api_crds, GatewayApiCrds):
             raise TypeError(
                 f"NginxGatewayFabric {name!r}: gateway_api_crds must be a GatewayApiCrds "

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
-from components import GrpcService, GrpcServiceArgs, InvalidArgumentError
+from components._validation import InvalidArgumentError
+from components.certificates import (
+    Certificate,
+    CertificateArgs,
+    CertificateAuthority,
+    CertificateAuthorityArgs,
+    TlsSecret,
+)
 from components.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
 from components.grpc_gateway import (
     GrpcGateway,
     GrpcGatewayArgs,
     GrpcMethodMatch,
+    client_settings_policy_object,
     grpc_route_object,
+    nginx_size,
 )
+from components.grpc_service import GrpcService, GrpcServiceArgs
 from components.nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabricArgs
 from components.testing import run_program
 
@@ -200,7 +212,7 @@ def test_route_sends_every_method_to_the_service_object() -> None:
             }
         ],
         "hostnames": ["grpc.example.com"],
-        "rules": [{"name": "all", "backendRefs": [{"name": "greeter", "port": 80}]}],
+        "rules": [{"backendRefs": [{"name": "greeter", "port": 80}]}],
     }
     validate_all([r])
 
@@ -215,9 +227,22 @@ def test_route_with_method_matches_keeps_reflection_reachable() -> None:
     assert methods["matches"] == [
         {"method": {"type": "Exact", "service": "helloworld.Greeter", "method": "SayHello"}}
     ]
+    # NGF 2.6.7 accepts only service+method matches: reflection's one method is named.
     assert reflection["matches"] == [
-        {"method": {"type": "Exact", "service": "grpc.reflection.v1.ServerReflection"}},
-        {"method": {"type": "Exact", "service": "grpc.reflection.v1alpha.ServerReflection"}},
+        {
+            "method": {
+                "type": "Exact",
+                "service": "grpc.reflection.v1.ServerReflection",
+                "method": "ServerReflectionInfo",
+            }
+        },
+        {
+            "method": {
+                "type": "Exact",
+                "service": "grpc.reflection.v1alpha.ServerReflection",
+                "method": "ServerReflectionInfo",
+            }
+        },
     ]
     assert reflection["backendRefs"] == methods["backendRefs"]
     validate_all([r])
@@ -237,6 +262,7 @@ def test_route_for_a_host_no_listener_serves_is_refused() -> None:
         ({"route_namespaces": ()}, "route_namespaces", "admits no route"),
         ({"namespace": "Gateway NS"}, "namespace", "Fix"),
         ({"tls_secret_name": "Bad Secret"}, "tls_secret_name", "Fix"),
+        ({"gateway_name": "Bad_Name"}, "gateway_name", "'bad-name'"),
         ({"certificate_early_renewal_hours": 5000}, "(root)", "early_renewal"),
     ],
 )
@@ -250,7 +276,8 @@ def test_bad_gateway_args(kwargs: dict[str, Any], field: str, hint: str) -> None
 @pytest.mark.parametrize(
     ("kwargs", "hint"),
     [
-        ({"service": "hello world"}, "package-qualified"),
+        ({"service": "hello world", "method": "SayHello"}, "package-qualified"),
+        ({"service": "helloworld.Greeter"}, "- method: required field is missing"),
         (
             {"service": "helloworld.Greeter", "method": "helloworld.Greeter/SayHello"},
             "one identifier",
@@ -271,3 +298,404 @@ def test_gateway_requires_the_controller_object() -> None:
                 controller="nginx",  # type: ignore[arg-type]
             )
         )
+
+
+def test_gateway_args_must_be_the_args_model() -> None:
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+        GrpcGateway("gw", {"hostnames": ("a.example.com",)}, controller=ngf)  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match="GrpcGatewayArgs"):
+        run_program(program)
+
+
+# --- listeners ----------------------------------------------------------------------------------
+
+
+def test_listener_names_stay_unique_when_hostnames_collide() -> None:
+    hosts = ("a-b.example.com", "a.b-example.com", "*.x.io", "wildcard.x.io")
+    rec, made = gateway_stack(hostnames=hosts)
+    names = [x["name"] for x in rec.kube("Gateway")["spec"]["listeners"]]
+    assert names == [
+        "https-a-b-example-com",
+        "https-a-b-example-com-2",
+        "https-wildcard-x-io",
+        "https-wildcard-x-io-2",
+    ]
+    gw = made["gw"]
+    assert [gw.listener_for(h) for h in hosts] == names
+    assert gw.listener_for("api.x.io") == "https-wildcard-x-io"
+    assert gw.listener_for("x.io") is None
+    validate_all([rec.kube("Gateway")])
+
+
+def test_listener_for_prefers_exact_then_the_longest_wildcard() -> None:
+    _, made = gateway_stack(hostnames=("*.example.com", "*.eu.example.com", "api.eu.example.com"))
+    gw = made["gw"]
+    assert gw.listener_for("api.eu.example.com") == "https-api-eu-example-com"
+    assert gw.listener_for("web.eu.example.com") == "https-wildcard-eu-example-com"
+    assert gw.listener_for("a.b.example.com") == "https-wildcard-example-com"
+    assert gw.listener_for("example.com") is None
+    # A generated certificate's `*.` SAN covers one label only.
+    assert gw.certificate_covers("web.eu.example.com") is True
+    assert gw.certificate_covers("a.b.example.com") is False
+
+
+# --- TLS: generated, shared CA, the user's Secret by name or as an object ------------------
+
+
+def bad_gateway(
+    gw: dict[str, Any] | None = None,
+    extra: Callable[[], dict[str, Any]] | None = None,
+    class_name: str | None = None,
+) -> tuple[Any, InvalidArgumentError]:
+    holder: dict[str, Any] = {}
+
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf_args = NginxGatewayFabricArgs(gateway_class_name=class_name or "nginx")
+        ngf = NginxGatewayFabric("ngf", ngf_args, gateway_api_crds=crds)
+        args = GrpcGatewayArgs(**{"hostnames": ("grpc.example.com",), **(gw or {})})
+        try:
+            GrpcGateway("grpc-gateway", args, controller=ngf, **(extra() if extra else {}))
+        except InvalidArgumentError as exc:
+            holder["error"] = exc
+
+    rec = run_program(program)
+    assert "error" in holder, "expected InvalidArgumentError"
+    assert rec.of_type("grpc-kube:index:GrpcGateway") == []
+    assert [o for o in rec.kubernetes_objects() if o["kind"] == "Gateway"] == []
+    assert [r.name for r in rec if r.name.startswith("grpc-gateway")] == []
+    return rec, holder["error"]
+
+
+def _ca(validity: int = 87600) -> CertificateAuthority:
+    return CertificateAuthority(
+        "corp-ca",
+        CertificateAuthorityArgs(
+            common_name="corp", validity_hours=validity, early_renewal_hours=1
+        ),
+    )
+
+
+def _tls_secret(namespace: str = "grpc-gateway", dns: tuple[str, ...] = ("*.example.com",)):
+    cert = Certificate("wildcard", CertificateArgs(common_name=dns[0], dns_names=dns), issuer=_ca())
+    return TlsSecret("w", certificate=cert, namespace=namespace, secret_name="w")
+
+
+@pytest.mark.parametrize(
+    ("gw", "extra", "field", "hint"),
+    [
+        ({"tls_secret_name": "mine"}, lambda: {"ca": _ca()}, "ca", "would be ignored"),
+        ({}, lambda: {"ca": "corp-ca"}, "ca", "expected a CertificateAuthority"),
+        ({}, lambda: {"ca": _ca(validity=100)}, "certificate_validity_hours", "at most 100"),
+        ({}, lambda: {"tls_secret": "w"}, "tls_secret", "expected a TlsSecret"),
+        (
+            {"tls_secret_name": "mine"},
+            lambda: {"tls_secret": _tls_secret()},
+            "tls_secret",
+            "named twice",
+        ),
+        ({}, lambda: {"tls_secret": _tls_secret(namespace="demo")}, "tls_secret", "'grpc-gateway'"),
+        (
+            {"hostnames": ("grpc.example.com", "a.b.example.com")},
+            lambda: {"tls_secret": _tls_secret()},
+            "tls_secret",
+            "not ['a.b.example.com']",
+        ),
+        ({"gateway_name": "g" * 58}, None, "gateway_name", "at most 57 characters"),
+    ],
+)
+def test_bad_gateway_objects_register_nothing(
+    gw: dict[str, Any], extra: Any, field: str, hint: str
+) -> None:
+    _, err = bad_gateway(gw, extra)
+    msg = str(err)
+    assert f"- {field}" in msg and hint in msg and "Fix:" in msg, msg
+
+
+def test_component_name_that_cannot_be_a_gateway_name_is_refused() -> None:
+    holder: dict[str, Any] = {}
+
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+        try:
+            GrpcGateway(
+                "Grpc_Gateway", GrpcGatewayArgs(hostnames=("a.example.com",)), controller=ngf
+            )
+        except InvalidArgumentError as exc:
+            holder["error"] = str(exc)
+
+    rec = run_program(program)
+    assert "- name: got 'Grpc_Gateway'" in holder["error"] and "gateway_name" in holder["error"]
+    assert rec.of_type("grpc-kube:index:GrpcGateway") == []
+
+
+def test_a_long_gateway_class_shortens_the_allowed_gateway_name() -> None:
+    _, err = bad_gateway({"gateway_name": "g" * 40}, class_name="c" * 30)
+    assert "at most 32 characters" in str(err)
+
+
+def test_tls_secret_object_is_served_with_its_ca() -> None:
+    made: dict[str, Any] = {}
+
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+        made["gw"] = GrpcGateway(
+            "grpc-gateway",
+            GrpcGatewayArgs(hostnames=("grpc.example.com", "*.example.com")),
+            controller=ngf,
+            tls_secret=_tls_secret(),
+        )
+
+    rec = run_program(program)
+    gw = made["gw"]
+    assert gw.tls_secret_name == "w"
+    assert gw.certificate_dns_names == ("*.example.com",)
+    assert gw.ca_cert_pem is not None
+    assert [r.name for r in rec.of_type("tls:index/selfSignedCert:SelfSignedCert")] == [
+        "corp-ca-cert"
+    ]
+    refs = [x["tls"]["certificateRefs"] for x in rec.kube("Gateway")["spec"]["listeners"]]
+    assert refs == [[{"kind": "Secret", "group": "", "name": "w"}]] * 2
+
+
+def test_users_own_secret_by_name_leaves_certificate_coverage_unknown() -> None:
+    _, made = gateway_stack(tls_secret_name="mine")
+    assert made["gw"].certificate_covers("a.b.example.com") is None
+    assert made["gw"].ca_cert_pem is None
+
+
+# --- the gateway's namespace --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "hint"),
+    [
+        ({"mesh": True, "pod_security": "restricted"}, "(root)", "linkerd_cni=True"),
+        ({"mesh": True, "pod_security": "baseline"}, "(root)", "NET_ADMIN"),
+        ({"create_namespace": False, "pod_security": "privileged"}, "(root)", "create_namespace"),
+        ({"max_message_bytes": 0}, "max_message_bytes", "greater than or equal to 1"),
+        ({"max_message_bytes": 2**32}, "max_message_bytes", "less than or equal to 4294967295"),
+        ({"pod_security": "strict"}, "pod_security", "restricted"),
+    ],
+)
+def test_bad_namespace_and_size_args(kwargs: dict[str, Any], field: str, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        GrpcGatewayArgs(hostnames=("grpc.example.com",), **kwargs)
+    assert f"- {field}" in str(err.value) and hint in str(err.value), str(err.value)
+
+
+def test_meshed_gateway_with_cni_may_enforce_restricted() -> None:
+    rec, _ = gateway_stack(mesh=True, linkerd_cni=True, pod_security="restricted")
+    ns = rec.kube("Namespace", "grpc-gateway")
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+# --- message size: NGF ClientSettingsPolicy on the Gateway ------------------------------------
+
+
+def test_gateway_max_message_bytes_is_a_client_settings_policy_on_the_gateway() -> None:
+    rec, made = gateway_stack(max_message_bytes=4 * 1024 * 1024)
+    (policy,) = [o for o in rec.kubernetes_objects() if o["kind"] == "ClientSettingsPolicy"]
+    assert policy == {
+        "apiVersion": "gateway.nginx.org/v1alpha1",
+        "kind": "ClientSettingsPolicy",
+        "metadata": {
+            "name": "grpc-gateway-client-settings",
+            "namespace": "grpc-gateway",
+            "labels": {"app.kubernetes.io/managed-by": "grpc-kube"},
+        },
+        "spec": {
+            "targetRef": {
+                "group": "gateway.networking.k8s.io",
+                "kind": "Gateway",
+                "name": "grpc-gateway",
+            },
+            "body": {"maxSize": "4097k"},
+        },
+    }
+    res = rec.one(
+        "kubernetes:gateway.nginx.org/v1alpha1:ClientSettingsPolicy", "grpc-gateway-client-settings"
+    )
+    assert rec.depends_on(
+        res, rec.one("kubernetes:gateway.networking.k8s.io/v1:Gateway", "grpc-gateway-gateway")
+    )
+    assert made["gw"].client_settings_policy is not None
+    rec, made = gateway_stack()
+    assert [o for o in rec.kubernetes_objects() if o["kind"] == "ClientSettingsPolicy"] == []
+    assert made["gw"].client_settings_policy is None
+
+
+@pytest.mark.parametrize(
+    ("n", "size"),
+    [
+        (0, "0"),
+        (9999, "9999"),
+        (10000, "10k"),
+        (1024 * 1024 + 5, "1025k"),
+        (4 * 1024 * 1024 + 5, "4097k"),
+        (1024 * 9999, "9999k"),
+        (1024 * 9999 + 1, "10m"),
+        (3 * 1024**3, "3072m"),
+        (20 * 1024**3, "20g"),
+    ],
+)
+def test_nginx_size_rounds_up_to_ngfs_format(n: int, size: str) -> None:
+    assert nginx_size(n) == size
+    # NGF v2.6.7 apis/v1alpha1/shared_types.go: `Size` pattern.
+    assert re.fullmatch(r"\d{1,4}(k|m|g)?", size)
+    factor = {"k": 1024, "m": 1024**2, "g": 1024**3}.get(size[-1], 1)
+    assert int(size.rstrip("kmg")) * factor >= n
+
+
+def test_client_settings_policy_targets_only_kinds_ngf_accepts() -> None:
+    obj = client_settings_policy_object(
+        name="r", namespace="demo", target_kind="GRPCRoute", target_name="r", max_message_bytes=1
+    )
+    # The CRD's CEL rules: kind Gateway, HTTPRoute or GRPCRoute; group gateway.networking.k8s.io.
+    assert obj["spec"]["targetRef"]["kind"] in ("Gateway", "HTTPRoute", "GRPCRoute")
+    assert obj["spec"]["targetRef"]["group"] == "gateway.networking.k8s.io"
+    assert obj["spec"]["body"] == {"maxSize": "6"}
+    assert set(obj["spec"]) == {"targetRef", "body"}
+
+
+# --- grpc_route_object: several backends, limits -------------------------------------------------
+
+
+def routes_program(**kw: Any) -> dict[str, Any]:
+    made: dict[str, Any] = {}
+
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+        gw = GrpcGateway(
+            "grpc-gateway",
+            GrpcGatewayArgs(hostnames=("grpc.example.com",), route_namespaces=("demo",)),
+            controller=ngf,
+        )
+        greeter = GrpcService("greeter", GrpcServiceArgs(image="r/greeter:1.0.0", namespace="demo"))
+        orders = GrpcService(
+            "orders", GrpcServiceArgs(image="r/orders:1.0.0", namespace=kw.pop("ns", "demo"))
+        )
+        try:
+            made["route"] = grpc_route_object(
+                name="r",
+                gateway=gw,
+                hostnames=("grpc.example.com",),
+                **{k: v(greeter.info, orders.info) for k, v in kw.items()},
+            )
+        except InvalidArgumentError as exc:
+            made["error"] = str(exc)
+
+    run_program(program)
+    return made
+
+
+def test_route_object_with_matches_and_routes_to_other_services() -> None:
+    made = routes_program(
+        service=lambda g, o: g,
+        matches=lambda g, o: (GrpcMethodMatch(service="helloworld.Greeter", method="SayHello"),),
+        routes=lambda g, o: [(GrpcMethodMatch(service="shop.Orders", method="Place"), o)],
+    )
+    assert made["route"]["spec"]["rules"] == [
+        {
+            "matches": [
+                {"method": {"type": "Exact", "service": "helloworld.Greeter", "method": "SayHello"}}
+            ],
+            "backendRefs": [{"name": "greeter", "port": 80}],
+        },
+        {
+            "matches": [{"method": {"type": "Exact", "service": "shop.Orders", "method": "Place"}}],
+            "backendRefs": [{"name": "orders", "port": 80}],
+        },
+        {
+            "matches": [
+                {
+                    "method": {
+                        "type": "Exact",
+                        "service": f"grpc.reflection.{v}.ServerReflection",
+                        "method": "ServerReflectionInfo",
+                    }
+                }
+                for v in ("v1", "v1alpha")
+            ],
+            "backendRefs": [{"name": "greeter", "port": 80}],
+        },
+    ]
+    validate_all([made["route"]])
+
+
+@pytest.mark.parametrize(
+    ("kw", "hint"),
+    [
+        (
+            {
+                "service": lambda g, o: g,
+                "routes": lambda g, o: [
+                    (GrpcMethodMatch(service="shop.Orders", method="Place"), o)
+                ],
+                "ns": "shop",
+            },
+            "one route per namespace",
+        ),
+        (
+            {"matches": lambda g, o: (GrpcMethodMatch(service="a.B", method="C"),)},
+            "matches: given without service",
+        ),
+        (
+            {
+                "routes": lambda g, o: [
+                    (GrpcMethodMatch(service="a.B", method="C"), g),
+                    (GrpcMethodMatch(service="a.B", method="C"), o),
+                ]
+            },
+            "a.B/C is matched twice",
+        ),
+        (
+            {
+                "routes": lambda g, o: [
+                    (GrpcMethodMatch(service=f"p{i}.S", method="M"), g if i % 2 else o)
+                    for i in range(130)
+                ]
+            },
+            "127 in all",
+        ),
+        ({}, "service: missing"),
+    ],
+)
+def test_route_object_refuses_what_a_grpcroute_cannot_hold(kw: dict[str, Any], hint: str) -> None:
+    made = routes_program(**kw)
+    assert "route" not in made
+    assert hint in made["error"] and "Fix:" in made["error"], made["error"]
+
+
+# --- NginxGatewayFabric arguments -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"nginxGateway": {"gatewayClassName": "other"}}, "gateway_class_name"),
+        ({"nginxGateway": {"replicas": 3}}, "high_availability"),
+        ({"nginx": {"replicas": 3}}, "high_availability"),
+        ({"nginx": {"service": {"type": "NodePort"}}}, "service_type"),
+        ({"nginxGateway": {"productTelemetry": {"enable": True}}}, "telemetry"),
+    ],
+)
+def test_ngf_extra_values_cannot_override_the_fields(values: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        NginxGatewayFabricArgs(extra_values=values)
+    assert "- extra_values" in str(err.value) and f"set {field} instead" in str(err.value)
+
+
+def test_ngf_args_must_be_the_args_model() -> None:
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        NginxGatewayFabric("ngf", {"namespace": "x"}, gateway_api_crds=crds)  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match="NginxGatewayFabricArgs"):
+        run_program(program)
