@@ -27,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "GrpcGateway": ".grpc_gateway",
     "GrpcGatewayArgs": ".grpc_gateway",
     "GrpcMethodMatch": ".grpc_gateway",
+    "client_settings_policy_object": ".grpc_gateway",
+    "grpc_route_object": ".grpc_gateway",
     "GrpcIngress": ".grpc_ingress",
     "GrpcIngressArgs": ".grpc_ingress",
     "grpcurl_command": ".grpc_ingress",
@@ -101,6 +103,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .grpc_gateway import GrpcGateway as GrpcGateway
     from .grpc_gateway import GrpcGatewayArgs as GrpcGatewayArgs
     from .grpc_gateway import GrpcMethodMatch as GrpcMethodMatch
+    from .grpc_gateway import client_settings_policy_object as client_settings_policy_object
+    from .grpc_gateway import grpc_route_object as grpc_route_object
     from .grpc_ingress import GrpcIngress as GrpcIngress
     from .grpc_ingress import GrpcIngressArgs as GrpcIngressArgs
     from .grpc_ingress import grpcurl_command as grpcurl_command

@@ -54,6 +54,7 @@ from .peers import PeerRef
 __all__ = [
     "ANNOTATION_PREFIX",
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "GATEWAY_PATH_REFUSED",
     "GRPC_FRAME_HEADER_BYTES",
     "BackendProtocol",
     "GrpcIngress",
@@ -87,6 +88,26 @@ _OWNED_ANNOTATIONS = {
     "proxy-connect-timeout": "connect_timeout_seconds",
     "proxy-body-size": "max_message_bytes",
     "service-upstream": "the controller's `mesh` (see use_service_upstream)",
+}
+
+
+# GrpcIngressArgs options that only the ingress-nginx path has, and why each has no GRPCRoute
+# equivalent in NGINX Gateway Fabric 2.6.7 (setting one with a GrpcGateway is an error).
+GATEWAY_PATH_REFUSED: dict[str, str] = {
+    "tls": "with a GrpcGateway TLS terminates at the Gateway's listener. Fix: remove "
+    "it; set the certificate on the GrpcGateway (tls_secret_name, tls_secret= or ca=).",
+    "backend_protocol": "the Gateway API path always sends h2c to the pods (GRPC). Fix: "
+    "remove it; mesh the gateway and the service for verified mTLS to the pods.",
+    "issue_backend_certificates": "the Gateway API path sends h2c, so backends need no "
+    "certificate. Fix: remove it.",
+    "stream_idle_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
+    "grpc_read_timeout/grpc_send_timeout (its ProxySettingsPolicy writes proxy_*, which "
+    "grpc_pass ignores), so streams silent for 60 s are cut. Fix: remove it; keep "
+    "streams talking within 60 s (see docs/gateway-api.md), or use ingress-nginx.",
+    "connect_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
+    "grpc_connect_timeout (60 s). Fix: remove it.",
+    "annotations": "a GRPCRoute has no ingress-nginx annotations. Fix: remove them; "
+    "NGF's policies (e.g. GrpcGatewayArgs.max_message_bytes) cover some.",
 }
 
 
@@ -195,7 +216,8 @@ class GrpcIngressArgs(ArgsModel):
     """Largest request message nginx accepts (default 4 MiB, gRPC's default limit), written as
     `proxy-body-size` with the 5-byte gRPC frame header added. nginx counts a client stream's
     messages together, so for client streaming give the largest total. None: no annotation,
-    the controller-wide value applies (1m unless changed)."""
+    the controller-wide value applies (1m unless changed). On the Gateway API path it acts only
+    when set explicitly (an NGF ClientSettingsPolicy); otherwise NGINX's 1 MiB applies."""
     grpcurl_method: str = "helloworld.Greeter/SayHello"
     """Method in the `grpcurl_command` output (default: the founding example's). Also `list`
     or `describe` (reflection only)."""
@@ -500,30 +522,14 @@ class GrpcIngress(pulumi.ComponentResource):
         options have no GRPCRoute equivalent in NGF 2.6.7, so setting them here is an error
         rather than silently ignored."""
         where = f"GrpcIngress {name!r}"
-        # ingress-nginx-only options, and why each has no GRPCRoute equivalent here.
-        refused = {
-            "tls": "with a GrpcGateway TLS terminates at the Gateway's listener. Fix: remove "
-            "it; set the certificate on the GrpcGateway (tls_secret_name, tls_secret= or ca=).",
-            "backend_protocol": "the Gateway API path always sends h2c to the pods (GRPC). Fix: "
-            "remove it; mesh the gateway and the service for verified mTLS to the pods.",
-            "issue_backend_certificates": "the Gateway API path sends h2c, so backends need no "
-            "certificate. Fix: remove it.",
-            "stream_idle_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
-            "grpc_read_timeout/grpc_send_timeout (its ProxySettingsPolicy writes proxy_*, which "
-            "grpc_pass ignores), so streams silent for 60 s are cut. Fix: remove it; keep "
-            "streams talking within 60 s (see docs/gateway-api.md), or use ingress-nginx.",
-            "connect_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
-            "grpc_connect_timeout (60 s). Fix: remove it.",
-            "annotations": "a GRPCRoute has no ingress-nginx annotations. Fix: remove them; "
-            "NGF's policies (e.g. GrpcGatewayArgs.max_message_bytes) cover some.",
-        }
         problems: list[str] = []
         paths, _, infos, route_name, namespace = self._backends(
             name, args, service, routes, problems, kind="GRPCRoute"
         )
-        for field in sorted(set(refused) & args.model_fields_set):
+        for field in sorted(set(GATEWAY_PATH_REFUSED) & args.model_fields_set):
             problems.append(
-                f"{field}: set, but it applies to the ingress-nginx path only: {refused[field]}"
+                f"{field}: set, but it applies to the ingress-nginx path only: "
+                f"{GATEWAY_PATH_REFUSED[field]}"
             )
         if tls_secret is not None or ca is not None:
             problems.append(

@@ -24,7 +24,7 @@ from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, valid
 from .certificates import CertificateAuthority, CertificateAuthorityArgs
 from .gateway_api_crds import GatewayApiCrds
 from .grpc_gateway import GrpcGateway, GrpcGatewayArgs
-from .grpc_ingress import GrpcIngress, GrpcIngressArgs
+from .grpc_ingress import GATEWAY_PATH_REFUSED, GrpcIngress, GrpcIngressArgs
 from .grpc_service import GrpcService, GrpcServiceArgs
 from .linkerd_control_plane import LinkerdControlPlane, LinkerdControlPlaneArgs
 from .mesh_authorization import MeshAuthorization
@@ -270,6 +270,31 @@ class StackConfig(ArgsModel):
                 ing.controller.mesh if ing.via == "ingress-nginx" else ing.gateway.mesh
             )
             for r, route in enumerate(ing.routes):
+                if ing.via == "gateway-api":
+                    # The same refusals GrpcIngress makes, here with key paths and before
+                    # anything registers.
+                    for fld in sorted(set(GATEWAY_PATH_REFUSED) & route.model_fields_set):
+                        out.append(
+                            f"ingress.routes[{r}].{fld}: applies to via: ingress-nginx only; "
+                            f"{GATEWAY_PATH_REFUSED[fld]}"
+                        )
+                    if route.routes:
+                        out.append(
+                            f"ingress.routes[{r}].routes: routing a whole gRPC service needs a "
+                            "method-less GRPCRoute match, which NGINX Gateway Fabric 2.6.7 "
+                            "drops. Fix: one route per host with service:, or via: ingress-nginx."
+                        )
+                    tls_svcs = [
+                        ref
+                        for ref in ([route.service] if route.service else [])
+                        if ref in by_name and by_name[ref].tls is not None
+                    ]
+                    if tls_svcs:
+                        out.append(
+                            f"ingress.routes[{r}].service: {tls_svcs[0]!r} serves TLS, but the "
+                            "gateway-api path sends h2c. Fix: remove the service's tls and mesh "
+                            "the gateway and the service for mTLS, or via: ingress-nginx."
+                        )
                 targets = ([route.service] if route.service else []) + list(route.routes.values())
                 for ref in targets:
                     if ref not in by_name:

@@ -262,6 +262,20 @@ def test_each_misspelled_dev_key_is_reported_by_its_path(path: str, access: list
     assert "Did you mean" in str(err.value)
 
 
+def _gateway_with(**route: Any) -> Any:
+    """A mutation: switch the dev config to the gateway-api path and set `route` options."""
+
+    def mutate(c: dict[str, Any]) -> None:
+        c["ingress"] = {
+            "via": "gateway-api",
+            "gateway": {"mesh": True},
+            "routes": [{**c["ingress"]["routes"][0], **route}],
+        }
+        c["ingress"]["routes"][0].pop("tls")
+
+    return mutate
+
+
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
@@ -294,6 +308,18 @@ def test_each_misspelled_dev_key_is_reported_by_its_path(path: str, access: list
             "default_inbound_policy applies to meshed namespaces only",
         ),
         (lambda c: c.update(mesh="yes"), "mesh: got 'yes'"),
+        (
+            _gateway_with(routes={"helloworld.Greeter": "go-grpc-greeter-server"}),
+            "ingress.routes[0].routes: routing a whole gRPC service",
+        ),
+        (
+            _gateway_with(backend_protocol="GRPCS"),
+            "ingress.routes[0].backend_protocol: applies to via: ingress-nginx only",
+        ),
+        (
+            _gateway_with(stream_idle_timeout_seconds=600),
+            "ingress.routes[0].stream_idle_timeout_seconds: applies to via: ingress-nginx only",
+        ),
     ],
 )
 def test_impossible_configs_fail_before_anything_registers(mutate: Any, expected: str) -> None:
