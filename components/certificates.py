@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 from pydantic import Field, field_validator, model_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
 
 __all__ = [
@@ -157,7 +158,12 @@ class CertificateAuthority(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CertificateAuthorityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("grpc-kube:index:CertificateAuthority", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:CertificateAuthority",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"CertificateAuthority {name!r}"),
+        )
         self.args = args
         key = _private_key(f"{name}-key", args.algorithm, self)
         cert = tls.SelfSignedCert(
@@ -258,7 +264,12 @@ class Certificate(pulumi.ComponentResource):
                     f"for it. Fix: lower validity_hours below {issuer.args.validity_hours}."
                 ],
             )
-        super().__init__("grpc-kube:index:Certificate", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:Certificate",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"Certificate {name!r}"),
+        )
         self.args = args
         key = _private_key(f"{name}-key", args.algorithm, self)
         csr = tls.CertRequest(
@@ -333,7 +344,12 @@ class TlsSecret(pulumi.ComponentResource):
             problems.append(f"secret_name: got {secret_name!r}; {exc}")
         if problems:
             raise InvalidArgumentError(f"TlsSecret {name!r}", problems)
-        super().__init__("grpc-kube:index:TlsSecret", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:TlsSecret",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"TlsSecret {name!r}"),
+        )
         self.secret_name = secret_name
         self.namespace = namespace
         self.certificate = certificate

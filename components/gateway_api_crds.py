@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel
 
 __all__ = [
@@ -97,7 +98,12 @@ class GatewayApiCrds(pulumi.ComponentResource):
                 f"GatewayApiCrds {name!r}: args must be a GatewayApiCrdsArgs, got "
                 f"{type(args).__name__}. Fix: GatewayApiCrds(name, GatewayApiCrdsArgs())."
             )
-        super().__init__("grpc-kube:index:GatewayApiCrds", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:GatewayApiCrds",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"GatewayApiCrds {name!r}"),
+        )
         self.args = args
         self.version = args.version
         self.manifest = args.manifest or standard_install_url(args.version)

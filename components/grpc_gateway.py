@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
 from .certificates import (
     Certificate,
@@ -359,7 +360,12 @@ class GrpcGateway(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__("grpc-kube:index:GrpcGateway", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:GrpcGateway",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"GrpcGateway {name!r}"),
+        )
         self.args = args
         self.name = gw_name
         self.namespace = args.namespace

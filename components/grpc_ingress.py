@@ -27,6 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_subdomain, check_label_map
 from .certificates import (
     CertificateAuthority,
@@ -410,7 +411,12 @@ class GrpcIngress(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__("grpc-kube:index:GrpcIngress", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:GrpcIngress",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"GrpcIngress {name!r}"),
+        )
         self.args = args
         self.backends = infos
         self.controller_peer = controller.peer
@@ -576,7 +582,12 @@ class GrpcIngress(pulumi.ComponentResource):
             raise InvalidArgumentError(where, problems)
 
         assert default is not None  # no routes and a valid service, else a problem above
-        super().__init__("grpc-kube:index:GrpcIngress", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:GrpcIngress",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"GrpcIngress {name!r}"),
+        )
         self.args = args
         self.backends = infos
         self.controller_peer = gateway.peer

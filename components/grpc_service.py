@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -315,20 +316,6 @@ class GrpcServiceInfo:
         )
 
 
-def _depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
-    deps = opts.depends_on if opts is not None else None
-    if deps is None:
-        return []
-    if isinstance(deps, pulumi.Resource):
-        return [deps]
-    if isinstance(deps, list):
-        return [d for d in deps if isinstance(d, pulumi.Resource)]
-    raise TypeError(
-        "GrpcService: depends_on must be a Resource or a list of Resources (not an Output), so "
-        "its children can wait for them too."
-    )
-
-
 def _name_from_component(name: str) -> str:
     try:
         return check_dns_label(name, what="Service name")
@@ -374,7 +361,12 @@ class GrpcService(pulumi.ComponentResource):
                 "Fix: GrpcService(name, GrpcServiceArgs(image=..., namespace=...))."
             )
         k8s_name = args.service_name or _name_from_component(name)
-        super().__init__("grpc-kube:index:GrpcService", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:GrpcService",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"GrpcService {name!r}"),
+        )
         self.args = args
         selector = {"app.kubernetes.io/name": k8s_name}
         labels = {
@@ -396,11 +388,8 @@ class GrpcService(pulumi.ComponentResource):
             tls=args.tls is not None,
         )
         self.peer = self.info.peer
-        # Pulumi does not pass a component's depends_on to its children: without this a
-        # Deployment given depends_on=[meshed namespace] could start pods before the Linkerd
-        # injector exists, and the webhook fails open (unmeshed pods).
-        waits: list[pulumi.Resource] = list(_depends_on(opts))
-        child = pulumi.ResourceOptions(parent=self, depends_on=waits)
+        # depends_on reaches the children through inherit_depends_on (see _ordering).
+        child = pulumi.ResourceOptions(parent=self)
 
         def meta(**extra: Any) -> dict[str, Any]:
             return {"name": k8s_name, "namespace": args.namespace, "labels": labels, **extra}
@@ -418,7 +407,7 @@ class GrpcService(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=meta(),
             spec=self._deployment_spec(k8s_name, args, selector, labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, sa]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
         )
 
         service_spec: dict[str, Any] = {
@@ -478,7 +467,7 @@ class GrpcService(pulumi.ComponentResource):
                         }
                     ],
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*waits, deployment]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
             )
 
         # Names are chosen here, not by the engine: tie them to the resources so dependents wait.

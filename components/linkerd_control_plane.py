@@ -19,9 +19,10 @@ from typing import Any, Literal, get_args
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from ._helm import deep_merge
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel, InvalidArgumentError, check_cidr
 from .certificates import (
     Certificate,
@@ -112,6 +113,10 @@ class IdentityArgs(ArgsModel):
     certificates until they renew them. The upgrade also re-creates the chart's webhook
     certificates (valid 365 days), so `issuer_validity_hours - issuer_early_renewal_hours` must
     stay at or below 7320 h (305 days)."""
+
+    # Defaults are validated too: otherwise a rule between two fields (an issuer outliving the
+    # anchor's renewal window...) only fires when both are set explicitly.
+    model_config = ConfigDict(**ArgsModel.model_config, validate_default=True)
 
     # Field validators (not one model validator) so each error names the field at fault; a
     # field sees the ones declared above it in `info.data` (absent if they failed themselves).
@@ -375,7 +380,12 @@ class LinkerdControlPlane(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(f"LinkerdControlPlane {name!r}", problems)
 
-        super().__init__("grpc-kube:index:LinkerdControlPlane", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:LinkerdControlPlane",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"LinkerdControlPlane {name!r}"),
+        )
         self.args = args
         self.namespace = LINKERD_NAMESPACE
         self.cni_enabled = args.cni_enabled

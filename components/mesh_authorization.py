@@ -23,6 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -202,7 +203,12 @@ class MeshAuthorization(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__("grpc-kube:index:MeshAuthorization", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:MeshAuthorization",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"MeshAuthorization {name!r}"),
+        )
         self.args = args
         self.clients = tuple(refs[k] for k in sorted(refs))
         self.identities = tuple(c.mesh_identity for c in self.clients)

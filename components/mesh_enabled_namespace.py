@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_label_map
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .linkerd_control_plane import LINKERD_NAMESPACE, InboundPolicy, LinkerdControlPlane
@@ -174,7 +175,12 @@ class MeshEnabledNamespace(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__("grpc-kube:index:MeshEnabledNamespace", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:MeshEnabledNamespace",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"MeshEnabledNamespace {name!r}"),
+        )
         self.args = args
         self.name = k8s_name
         self.default_inbound_policy = args.default_inbound_policy

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
 from ._helm import deep_merge
+from ._ordering import inherit_depends_on
 from ._validation import ArgsModel, check_dns_label, check_dns_subdomain
 from .gateway_api_crds import GatewayApiCrds
 
@@ -113,7 +114,12 @@ class NginxGatewayFabric(pulumi.ComponentResource):
                 f"(install the CRDs once and share them with Linkerd), got "
                 f"{type(gateway_api_crds).__name__}."
             )
-        super().__init__("grpc-kube:index:NginxGatewayFabric", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:NginxGatewayFabric",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"NginxGatewayFabric {name!r}"),
+        )
         if gateway_api_crds.version != NGF_GATEWAY_API_VERSION:
             pulumi.log.warn(
                 f"NGINX Gateway Fabric {NGF_CHART_VERSION} is built against Gateway API "

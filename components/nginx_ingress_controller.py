@@ -19,6 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import (
     ArgsModel,
     check_dns_label,
@@ -283,7 +284,12 @@ class NginxIngressController(pulumi.ComponentResource):
                 f"{type(args).__name__}. Fix: NginxIngressController(name, "
                 "NginxIngressControllerArgs(...))."
             )
-        super().__init__("grpc-kube:index:NginxIngressController", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:NginxIngressController",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"NginxIngressController {name!r}"),
+        )
         self.args = args
         fullname = _chart_fullname(args.release_name)
         self.ingress_class = args.ingress_class

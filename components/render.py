@@ -12,6 +12,7 @@ namespace and name, keys sorted.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -58,7 +59,7 @@ def load_stack_config(stack: str, stacks_dir: Path) -> dict[str, Any]:
 
 
 def _redact_object(obj: dict[str, Any], secret_paths: Sequence[str]) -> dict[str, Any]:
-    out = dict(obj)
+    out = copy.deepcopy(obj)  # never redact the recording itself
     if out.get("kind") == "Secret":
         for field in ("data", "stringData"):
             if isinstance(out.get(field), Mapping):

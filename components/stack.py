@@ -51,7 +51,17 @@ __all__ = [
     "read_config",
 ]
 
-PodSecurity = Literal["restricted", "baseline", "privileged"]
+# In `callers()`, the ingress controller or gateway (not a DNS label, so no service's name).
+INGRESS_CALLER = "<ingress>"
+
+# Namespaces a stack must not create, adopt or police.
+RESERVED_NAMESPACES = {
+    "kube-system": "Kubernetes' own",
+    "kube-public": "Kubernetes' own",
+    "kube-node-lease": "Kubernetes' own",
+    "linkerd": "the Linkerd control plane's, configured by its chart",
+    "cert-manager": "cert-manager's",
+}
 
 
 class NamespaceConfig(MeshEnabledNamespaceArgs):
@@ -187,7 +197,10 @@ class ConnectionConfig(ArgsModel):
 
 
 class PoliciesConfig(ArgsModel):
-    """`policies`: network-level zero trust (ZeroTrustPolicy in every namespace of `namespaces`)."""
+    """`policies`: network-level zero trust: a ZeroTrustPolicy in every namespace of
+    `namespaces` that holds services. The ingress controller's and the gateway's namespaces are
+    not isolated (their pods' traffic is the chart's and the implementation's); add raw
+    NetworkPolicies there if you need them."""
 
     zero_trust: bool = True
     """Default-deny NetworkPolicies plus the allows `connections` and the ingress routes need
@@ -196,6 +209,15 @@ class PoliciesConfig(ArgsModel):
     """Allow DNS to kube-dns (default True)."""
     metrics_from_namespaces: tuple[str, ...] = ()
     """Namespaces (e.g. a Prometheus one) allowed to scrape meshed pods' proxy metrics."""
+
+    @field_validator("metrics_from_namespaces")
+    @classmethod
+    def _metrics(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for ns in v:
+            check_dns_label(ns, what="namespace", must_start_with_letter=False)
+        if len(set(v)) != len(v):
+            raise ValueError("a namespace repeats. Fix: list each once.")
+        return v
 
 
 class StackConfig(ArgsModel):
@@ -228,18 +250,51 @@ class StackConfig(ArgsModel):
                     out.append(f"{kind}[{i}].name: {n!r} appears twice. Fix: rename one.")
                 seen.add(n)
         meshed = {n.name for n in self.namespaces if n.mesh}
+        cni = self.mesh is not None and self.mesh.cni_enabled
         for i, ns in enumerate(self.namespaces):
             if ns.mesh and self.mesh is None:
                 out.append(
                     f"namespaces[{i}].mesh: true, but there is no `mesh` key, so no Linkerd "
                     "injector would exist. Fix: add `mesh: {}` (installs Linkerd), or mesh: false."
                 )
+            if ns.name in RESERVED_NAMESPACES:
+                out.append(
+                    f"namespaces[{i}].name: {ns.name!r} is a system namespace "
+                    f"({RESERVED_NAMESPACES[ns.name]}). Fix: deploy into a namespace of your own."
+                )
+            uses_cni = ns.linkerd_cni if ns.linkerd_cni is not None else cni
+            if ns.mesh and ns.pod_security in ("restricted", "baseline") and not uses_cni:
+                out.append(
+                    f"namespaces[{i}].pod_security: {ns.pod_security!r} refuses linkerd-init "
+                    "(NET_ADMIN, NET_RAW) without the Linkerd CNI plugin, so no meshed pod could "
+                    "start. Fix: leave pod_security unset, or set mesh.cni_enabled: true."
+                )
+        k8s_names: dict[tuple[str, str], int] = {}
         for i, svc in enumerate(self.services):
             if svc.namespace not in ns_names:
                 out.append(
                     f"services[{i}].namespace: {svc.namespace!r} is not in `namespaces`. Fix: add "
                     f"`- name: {svc.namespace}` to namespaces."
                 )
+            if svc.mesh and self.mesh is None:
+                out.append(
+                    f"services[{i}].mesh: true, but there is no `mesh` key, so no Linkerd "
+                    "injector would exist. Fix: add `mesh: {}`, or remove mesh."
+                )
+            key = (svc.namespace, svc.service_name or svc.name)
+            if key in k8s_names:
+                out.append(
+                    f"services[{i}]: Kubernetes name {key[1]!r} in namespace {key[0]!r} is also "
+                    f"services[{k8s_names[key]}]'s; the two would overwrite each other. Fix: "
+                    "change name or service_name."
+                )
+            k8s_names.setdefault(key, i)
+        if self.policies.metrics_from_namespaces and not meshed:
+            out.append(
+                "policies.metrics_from_namespaces: set, but no namespace is meshed, so there is no "
+                "proxy metrics port to open. Fix: remove it, or mesh a namespace."
+            )
+        by_name = {s.name: s for s in self.services}
         for i, conn in enumerate(self.connections):
             for side in ("client", "server"):
                 ref = getattr(conn, side)
@@ -248,12 +303,26 @@ class StackConfig(ArgsModel):
                         f"connections[{i}].{side}: {ref!r} is not a service. Fix: use one of "
                         f"{svc_names}."
                     )
+            client, server = by_name.get(conn.client), by_name.get(conn.server)
+            authz = self.mesh is not None and self.mesh.authorization
+            if (
+                authz
+                and client is not None
+                and server is not None
+                and server.namespace in meshed
+                and not (client.namespace in meshed or client.mesh)
+            ):
+                out.append(
+                    f"connections[{i}].client: {conn.client!r} is not meshed, but "
+                    f"{conn.server!r} admits only mesh identities (mesh.authorization), so every "
+                    f"call would be refused. Fix: mesh {conn.client!r}'s namespace (or set its "
+                    "mesh: true), or mesh.authorization: false."
+                )
             if conn.client == conn.server:
                 out.append(
                     f"connections[{i}]: a service calling itself needs no rule. Fix: remove it."
                 )
         callers = self.callers()
-        by_name = {s.name: s for s in self.services}
         if self.mesh is not None and self.mesh.authorization:
             for i, svc in enumerate(self.services):
                 guarded = svc.namespace in meshed and callers.get(svc.name)
@@ -323,8 +392,8 @@ class StackConfig(ArgsModel):
             for route in self.ingress.routes:
                 for ref in ([route.service] if route.service else []) + list(route.routes.values()):
                     out.setdefault(ref, [])
-                    if "ingress" not in out[ref]:
-                        out[ref].append("ingress")
+                    if INGRESS_CALLER not in out[ref]:
+                        out[ref].append(INGRESS_CALLER)
         return out
 
 
@@ -439,8 +508,15 @@ def build(config: StackConfig, *, stack: str | None = None) -> Deployment:
 
 def _build_ingress(ing: IngressConfig, out: Deployment, crds: GatewayApiCrds | None) -> None:
     entry: NginxIngressController | GrpcGateway
+    # A meshed entry point must start after the Linkerd injector exists (the webhook fails
+    # open: its pods would run unmeshed and service-upstream would pin connections again).
+    mesh_wait: list[pulumi.Resource] = [out.control_plane] if out.control_plane else []
     if ing.via == "ingress-nginx":
-        out.ingress_controller = NginxIngressController("ingress-nginx", ing.controller)
+        out.ingress_controller = NginxIngressController(
+            "ingress-nginx",
+            ing.controller,
+            opts=pulumi.ResourceOptions(depends_on=mesh_wait if ing.controller.mesh else []),
+        )
         entry = out.ingress_controller
     else:
         assert crds is not None
@@ -462,8 +538,13 @@ def _build_ingress(ing: IngressConfig, out: Deployment, crds: GatewayApiCrds | N
                 "route_namespaces": route_ns,
             }
         )
+        gw_wait = [out.namespaces[gw_args.namespace]] if gw_args.namespace in out.namespaces else []
         out.gateway = GrpcGateway(
-            "grpc-gateway", gw_args, controller=out.gateway_controller, ca=out.ca
+            "grpc-gateway",
+            gw_args,
+            controller=out.gateway_controller,
+            ca=out.ca,
+            opts=pulumi.ResourceOptions(depends_on=gw_wait + (mesh_wait if gw_args.mesh else [])),
         )
         entry = out.gateway
     for route in ing.routes:
@@ -477,7 +558,15 @@ def _build_ingress(ing: IngressConfig, out: Deployment, crds: GatewayApiCrds | N
             routes={k: out.services[v] for k, v in route.routes.items()} or None,
             controller=entry,
             ca=out.ca if ing.via == "ingress-nginx" else None,
+            # Its Ingress/GRPCRoute and TLS Secrets live in the services' namespace.
+            opts=pulumi.ResourceOptions(depends_on=_namespace_of(route, out)),
         )
+
+
+def _namespace_of(route: RouteConfig, out: Deployment) -> list[pulumi.Resource]:
+    ref = route.service or next(iter(route.routes.values()))
+    ns = out.services[ref].info.namespace
+    return [out.namespaces[ns]] if ns in out.namespaces else []
 
 
 def _entry_peer(out: Deployment) -> PeerRef | None:
@@ -495,11 +584,17 @@ def _build_authorizations(config: StackConfig, out: Deployment) -> None:
         svc = out.services[server]
         if svc.info.namespace not in meshed_ns or not callers:
             continue
-        allow: list[GrpcService | PeerRef] = [out.services[c] for c in callers if c != "ingress"]
-        if "ingress" in callers and entry is not None:
+        allow: list[GrpcService | PeerRef] = [
+            out.services[c] for c in callers if c != INGRESS_CALLER
+        ]
+        if INGRESS_CALLER in callers and entry is not None:
             allow.append(entry)
         out.authorizations[server] = MeshAuthorization(
-            f"{server}-authz", server=svc, allow=allow, control_plane=out.control_plane
+            f"{server}-authz",
+            server=svc,
+            allow=allow,
+            control_plane=out.control_plane,
+            opts=pulumi.ResourceOptions(depends_on=[out.namespaces[svc.info.namespace]]),
         )
 
 

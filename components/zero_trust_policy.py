@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import ValidationInfo, field_validator, model_validator
 
+from ._ordering import inherit_depends_on
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -32,6 +33,9 @@ from ._validation import (
     check_port,
 )
 from .grpc_service import GrpcService, GrpcServiceInfo
+from .linkerd_control_plane import CONTROL_PLANE_PORTS as LINKERD_CONTROL_PLANE_PORTS
+from .linkerd_control_plane import PROXY_ADMIN_PORT as LINKERD_PROXY_ADMIN_PORT
+from .linkerd_control_plane import PROXY_INBOUND_PORT as LINKERD_PROXY_INBOUND_PORT
 from .peers import PeerRef
 
 __all__ = [
@@ -60,12 +64,6 @@ __all__ = [
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Immutable label the API server puts on every namespace (GA since Kubernetes 1.22)."""
-LINKERD_PROXY_INBOUND_PORT = 4143
-"""Linkerd proxy inbound port: meshed pod-to-pod connections arrive here, not on the app port."""
-LINKERD_PROXY_ADMIN_PORT = 4191
-"""Linkerd proxy admin port (metrics, readiness); kubelet probes and Prometheus use it."""
-LINKERD_CONTROL_PLANE_PORTS = (8080, 8086, 8090)
-"""Ports proxies dial in the control plane: identity 8080, destination 8086, policy 8090."""
 DNS_PORT = 53
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -1008,7 +1006,12 @@ class ZeroTrustPolicy(pulumi.ComponentResource):
                 "ZeroTrustPolicyArgs(namespace=...), connections=[...])."
             )
         plan = plan_policies(name, args, connections=connections, ingresses=ingresses, mesh=mesh)
-        super().__init__("grpc-kube:index:ZeroTrustPolicy", name, None, opts)
+        super().__init__(
+            "grpc-kube:index:ZeroTrustPolicy",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"ZeroTrustPolicy {name!r}"),
+        )
         self.args = args
         self.meshed = plan.meshed
         self.objects = tuple(obj for _, obj in plan.objects)

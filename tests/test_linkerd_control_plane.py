@@ -512,3 +512,18 @@ def test_bad_objects_fail_before_anything_registers(
 def test_args_must_be_the_args_model() -> None:
     with pytest.raises(TypeError, match="LinkerdControlPlaneArgs"):
         run_program(lambda: LinkerdControlPlane("mesh", {"high_availability": True}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        # One field set, its partner left at its default: the rule must still fire.
+        ({"trust_anchor_early_renewal_hours": 4000}, "issuer_validity_hours"),
+        ({"trust_anchor_validity_hours": 5000}, "trust_anchor_early_renewal_hours"),
+        ({"issuer_validity_hours": 2000}, "issuer_early_renewal_hours"),
+    ],
+)
+def test_identity_rules_hold_against_defaults(options: dict[str, int], field: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        IdentityArgs(**options)
+    assert f"- {field}: got" in str(err.value) and "Fix:" in str(err.value)

@@ -110,6 +110,19 @@ def test_dev_mesh_namespace_and_injection(dev: Recording) -> None:
     assert dev.depends_on(deployment, dev.one("grpc-kube:index:MeshEnabledNamespace"))
 
 
+def test_dev_ordering_namespace_then_secrets_and_meshed_controller_after_linkerd(
+    dev: Recording,
+) -> None:
+    namespace = dev.one("grpc-kube:index:MeshEnabledNamespace")
+    secret = dev.one("kubernetes:core/v1:Secret")
+    assert dev.depends_on(secret, namespace)
+    assert dev.depends_on(dev.one("kubernetes:networking.k8s.io/v1:Ingress"), namespace)
+    controller = dev.one(RELEASE, "ingress-nginx-release")
+    assert dev.depends_on(controller, dev.one("grpc-kube:index:LinkerdControlPlane"))
+    for policy in dev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        assert dev.depends_on(policy, namespace), policy.name
+
+
 def test_dev_zero_trust_allows_the_ingress_and_dns_only(dev: Recording) -> None:
     policies = {
         p["metadata"]["name"]: p for p in dev.kubernetes_objects() if p["kind"] == "NetworkPolicy"
@@ -175,6 +188,18 @@ def test_prod_uses_the_gateway_api_path(prod: Recording) -> None:
     assert prod.outputs["grpcurl_commands"] == {
         "shop-api": "grpcurl -cacert ca.crt api.shop.example.com:443 list"
     }
+
+
+def test_prod_gateway_waits_for_its_meshed_namespace(prod: Recording) -> None:
+    gw_ns = next(
+        r for r in prod.of_type("grpc-kube:index:MeshEnabledNamespace") if r.name == "grpc-gateway"
+    )
+    gateway = prod.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert prod.depends_on(gateway, gw_ns)
+    assert prod.depends_on(prod.one("kubernetes:core/v1:Secret"), gw_ns)
+    route = prod.one("kubernetes:gateway.networking.k8s.io/v1:GRPCRoute")
+    shop = next(r for r in prod.of_type("grpc-kube:index:MeshEnabledNamespace") if r.name == "shop")
+    assert prod.depends_on(route, shop)
 
 
 def test_prod_gateway_api_crds_are_installed_once_for_linkerd_and_the_gateway(
@@ -262,6 +287,19 @@ def test_each_misspelled_dev_key_is_reported_by_its_path(path: str, access: list
     assert "Did you mean" in str(err.value)
 
 
+def _no_mesh_with_meshed_service(c: dict[str, Any]) -> None:
+    c.pop("mesh")
+    c["namespaces"][0]["mesh"] = False
+    c["ingress"]["controller"]["mesh"] = False
+    c["services"][0]["mesh"] = True
+
+
+def _unmeshed_caller(c: dict[str, Any]) -> None:
+    c["namespaces"].append({"name": "plain"})
+    c["services"].append({"name": "caller", "namespace": "plain", "image": "r/caller:1.0.0"})
+    c["connections"] = [{"client": "caller", "server": "go-grpc-greeter-server"}]
+
+
 def _gateway_with(**route: Any) -> Any:
     """A mutation: switch the dev config to the gateway-api path and set `route` options."""
 
@@ -308,6 +346,35 @@ def _gateway_with(**route: Any) -> Any:
             "default_inbound_policy applies to meshed namespaces only",
         ),
         (lambda c: c.update(mesh="yes"), "mesh: got 'yes'"),
+        (
+            lambda c: c["namespaces"].append({"name": "kube-system"}),
+            "namespaces[1].name: 'kube-system' is a system namespace",
+        ),
+        (
+            lambda c: c["namespaces"][0].update(pod_security="restricted"),
+            "namespaces[0].pod_security: 'restricted' refuses linkerd-init",
+        ),
+        (_no_mesh_with_meshed_service, "services[0].mesh: true, but there is no `mesh` key"),
+        (
+            lambda c: c["services"].append(
+                {**c["services"][0], "name": "other", "service_name": "go-grpc-greeter-server"}
+            ),
+            "services[1]: Kubernetes name 'go-grpc-greeter-server' in namespace 'grpc-demo' "
+            "is also services[0]'s",
+        ),
+        (
+            lambda c: c.update(policies={"metrics_from_namespaces": ["Bad_NS"]}),
+            "policies.metrics_from_namespaces: got ['Bad_NS']",
+        ),
+        (
+            lambda c: c.update(policies={"metrics_from_namespaces": ["mon", "mon"]}),
+            "a namespace repeats",
+        ),
+        (_unmeshed_caller, "connections[0].client: 'caller' is not meshed"),
+        (
+            lambda c: c["mesh"].update(identity={"trust_anchor_validity_hours": 5000}),
+            "mesh.identity.trust_anchor_early_renewal_hours: got 8760",
+        ),
         (
             _gateway_with(routes={"helloworld.Greeter": "go-grpc-greeter-server"}),
             "ingress.routes[0].routes: routing a whole gRPC service",
@@ -422,3 +489,22 @@ def test_render_command_runs_from_another_directory(tmp_path: Path) -> None:
     )
     assert out.stdout.startswith("# grpc-kube stack 'dev'")
     assert "kind: Ingress" in out.stdout
+
+
+def test_a_service_named_ingress_is_a_caller_like_any_other() -> None:
+    config = copy.deepcopy(raw("dev"))
+    config["services"].append(
+        {
+            "name": "ingress",
+            "namespace": "grpc-demo",
+            "image": "r/ingress:1.0.0",
+            "health_port": 8086,
+        }
+    )
+    config["connections"] = [{"client": "ingress", "server": "go-grpc-greeter-server"}]
+    rec = run_stack("dev", {f"grpc-kube:{k}": v for k, v in config.items()})
+    auth = rec.kube("MeshTLSAuthentication", "go-grpc-greeter-server-grpc-clients")
+    assert sorted((r["namespace"], r["name"]) for r in auth["spec"]["identityRefs"]) == [
+        ("grpc-demo", "ingress"),
+        ("ingress-nginx", "ingress-nginx"),
+    ]
