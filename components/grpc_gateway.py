@@ -67,7 +67,9 @@ REFLECTION_METHOD = "ServerReflectionInfo"
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 
 # GRPCRoute's CEL rules (not checked by offline JSON schema validation, so checked here).
-_GRPC_SERVICE = re.compile(r"^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
+# No leading dot: the Gateway API allows `.pkg.Svc`, but NGF 2.6.7 builds the location
+# "/" + service + "/" + method from it, a path no gRPC request has.
+_GRPC_SERVICE = re.compile(r"^[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 # GRPCRoute limits in Gateway API v1.5.1: maxItems 16 rules and 64 matches per rule, and a CEL
 # rule keeping the total number of matches below 128.
@@ -124,7 +126,7 @@ class GrpcMethodMatch(ArgsModel):
 class GrpcGatewayArgs(ArgsModel):
     """Arguments of GrpcGateway."""
 
-    hostnames: tuple[str, ...] = Field(min_length=1)
+    hostnames: tuple[str, ...] = Field(min_length=1, max_length=64)
     """Hostnames clients dial; one HTTPS listener (port 443) each. A wildcard `*.example.com`
     is allowed: as a listener it serves any depth (`a.b.example.com` too), but a generated
     certificate for it covers one label only, so routes for deeper hosts are refused."""

@@ -10,6 +10,7 @@ so by itself it pins every call of a client to one pod. GrpcService marks its po
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +42,38 @@ __all__ = [
 ]
 
 PORT_NAME = "grpc"
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+# Kubernetes resource.Quantity: a decimal number with an optional SI or binary suffix.
+_QUANTITY = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_SUFFIX = {
+    "": 1,
+    "m": 0.001,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def parse_quantity(value: str) -> float:
+    """A Kubernetes quantity (`100m`, `1`, `256Mi`) as a number; ValueError with a fix if not."""
+    m = _QUANTITY.match(value)
+    if m is None:
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity. Fix: write e.g. '250m' or '1' for CPU, "
+            "'256Mi' or '1Gi' for memory (no spaces; binary suffixes Ki/Mi/Gi)."
+        )
+    return float(m.group(1)) * _SUFFIX[m.group(3) or ""]
+
+
 HEALTH_PORT_NAME = "grpc-health"
 MESH_INJECT_ANNOTATION = "linkerd.io/inject"
 TLS_MOUNT_PATH = "/etc/grpc-kube/tls"
@@ -60,14 +93,34 @@ class ResourcesArgs(ArgsModel):
     memory_limit: str = "256Mi"
     """Memory limit (default `256Mi`)."""
 
+    @field_validator("cpu_request", "cpu_limit", "memory_request", "memory_limit")
+    @classmethod
+    def _quantity(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_quantity(v)
+        return v
+
+    @model_validator(mode="after")
+    def _request_within_limit(self) -> ResourcesArgs:
+        pairs = [("memory", self.memory_request, self.memory_limit)]
+        if self.cpu_limit is not None:
+            pairs.append(("cpu", self.cpu_request, self.cpu_limit))
+        for kind, request, limit in pairs:
+            if parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(
+                    f"{kind}_request ({request}) is above {kind}_limit ({limit}); Kubernetes "
+                    f"refuses such a pod. Fix: raise {kind}_limit or lower {kind}_request."
+                )
+        return self
+
 
 class SecurityArgs(ArgsModel):
     """Pod Security Standards `restricted` by default. Each field relaxes one thing, explicitly."""
 
-    run_as_user: int = Field(default=10001, ge=1)
+    run_as_user: int = Field(default=10001, ge=1, le=2147483647)
     """UID the container runs as (default 10001: non-root and above 10000, so it cannot collide
     with a host user; checkov CKV_K8S_40)."""
-    run_as_group: int = Field(default=10001, ge=1)
+    run_as_group: int = Field(default=10001, ge=1, le=2147483647)
     """GID the container runs as (default 10001)."""
     read_only_root_filesystem: bool = True
     """Mount the root filesystem read-only (default True). A writable `/tmp` emptyDir is always
@@ -79,6 +132,18 @@ class SecurityArgs(ArgsModel):
     allowed by PSS restricted."""
     seccomp_profile: Literal["RuntimeDefault", "Unconfined"] = "RuntimeDefault"
     """Seccomp profile (default RuntimeDefault, required by PSS restricted)."""
+
+    @field_validator("added_capabilities")
+    @classmethod
+    def _caps(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        other = [c for c in v if c != "NET_BIND_SERVICE"]
+        if other:
+            raise ValueError(
+                f"only NET_BIND_SERVICE may be added under Pod Security `restricted`; {other} "
+                "would make every pod of the service be refused. Fix: listen on a port above "
+                "1023 instead of adding capabilities (grpc-kube's namespaces enforce restricted)."
+            )
+        return v
 
 
 class ProbeArgs(ArgsModel):
@@ -125,8 +190,6 @@ class ServerTlsArgs(ArgsModel):
 
     secret_name: str
     """Name of a `kubernetes.io/tls` Secret in the service's namespace."""
-    ca_secret_name: str | None = None
-    """Unused by the server itself; recorded so ingress components can find the CA."""
 
     @field_validator("secret_name")
     @classmethod
@@ -242,9 +305,22 @@ class GrpcServiceArgs(ArgsModel):
             )
         return v
 
+    @field_validator("pod_annotations")
+    @classmethod
+    def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
+        # Annotation keys follow label-key syntax; values are free text.
+        check_label_map({k: "x" for k in v}, what="pod_annotations")
+        return v
+
     @field_validator("env")
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not _ENV_NAME.match(k)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not a valid environment variable name (letters, digits, '_', "
+                "'-', '.', not starting with a digit). Fix: rename it."
+            )
         reserved = {"GODEBUG", "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "GRPC_PORT", "GRPC_HEALTH_PORT"}
         reserved |= {"GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "POD_NAME"}
         clash = sorted(set(v) & reserved)

@@ -21,7 +21,7 @@ from pydantic import field_validator
 
 from ._helm import deep_merge
 from ._ordering import inherit_depends_on
-from ._validation import ArgsModel, check_dns_label, check_dns_subdomain
+from ._validation import ArgsModel, check_dns_label
 from .gateway_api_crds import GatewayApiCrds
 
 __all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGatewayFabricArgs"]
@@ -57,7 +57,8 @@ class NginxGatewayFabricArgs(ArgsModel):
     telemetry: bool = False
     """NGF product telemetry (default False: nothing leaves the cluster unless you opt in)."""
     extra_values: dict[str, Any] = {}
-    """Further chart values, merged over the component's (keys must exist in chart 2.6.7).
+    """Further chart values, merged over the component's. Helm ignores unknown keys, and they
+    are not checked here: take them from the chart 2.6.7 `values.yaml`.
     Values the fields above set are refused here: GrpcGateway derives the data plane's
     ServiceAccount (its Linkerd identity) from `gateway_class_name`."""
 
@@ -66,10 +67,19 @@ class NginxGatewayFabricArgs(ArgsModel):
     def _ns(cls, v: str) -> str:
         return check_dns_label(v, what="namespace", must_start_with_letter=False)
 
-    @field_validator("release_name", "gateway_class_name")
+    @field_validator("release_name")
     @classmethod
-    def _names(cls, v: str) -> str:
-        return check_dns_subdomain(v, what="name")
+    def _release(cls, v: str) -> str:
+        if len(v) > 53:
+            raise ValueError("Helm release names are at most 53 characters. Fix: shorten it.")
+        return check_dns_label(v, what="Helm release name")
+
+    @field_validator("gateway_class_name")
+    @classmethod
+    def _class(cls, v: str) -> str:
+        # NGF names each data plane `<gateway>-<class>` (Service, Deployment, ServiceAccount),
+        # so the class name must fit in a DNS label too.
+        return check_dns_label(v, what="GatewayClass name")
 
     @field_validator("extra_values")
     @classmethod
@@ -137,10 +147,9 @@ class NginxGatewayFabric(pulumi.ComponentResource):
             metadata={
                 "name": args.namespace,
                 "labels": {
-                    # The chart's control plane and cert-generator Job meet `restricted`;
-                    # enforce baseline and report restricted violations rather than block an
-                    # upstream chart update.
-                    "pod-security.kubernetes.io/enforce": "baseline",
+                    # The chart's control plane and cert-generator Job meet `restricted`
+                    # (checked in the v2.6.7 templates).
+                    "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/warn": "restricted",
                     "pod-security.kubernetes.io/audit": "restricted",
                     "app.kubernetes.io/managed-by": "grpc-kube",

@@ -55,7 +55,7 @@ def test_ngf_release_pinned_after_the_shared_crds() -> None:
     assert rec.depends_on(rel, crds)
     ns = rec.kube("Namespace", "nginx-gateway")
     assert rec.depends_on(rel, rec.one("kubernetes:core/v1:Namespace", "ngf-namespace"))
-    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_ngf_values_exist_in_the_chart_and_default_to_no_telemetry() -> None:
@@ -699,3 +699,24 @@ def test_ngf_args_must_be_the_args_model() -> None:
 
     with pytest.raises(TypeError, match="NginxGatewayFabricArgs"):
         run_program(program)
+
+
+@pytest.mark.parametrize(
+    ("make", "hint"),
+    [
+        (lambda: NginxGatewayFabricArgs(release_name="a" * 60), "at most 53"),
+        (lambda: NginxGatewayFabricArgs(gateway_class_name="a.b"), "GatewayClass name"),
+        (
+            lambda: GrpcGatewayArgs(hostnames=tuple(f"h{i}.example.com" for i in range(65))),
+            "at most 64",
+        ),
+        (
+            lambda: GrpcMethodMatch(service=".helloworld.Greeter", method="SayHello"),
+            "package-qualified",
+        ),
+    ],
+)
+def test_values_the_api_or_ngf_would_refuse_fail_early(make: Any, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        make()
+    assert hint in str(err.value), str(err.value)

@@ -361,6 +361,40 @@ def test_bad_input_names_field_and_fix(options: dict[str, object], field: str, h
 
 
 @pytest.mark.parametrize(
+    ("make", "hint"),
+    [
+        (lambda: ResourcesArgs(cpu_request="lots"), "'lots' is not a Kubernetes quantity"),
+        (lambda: ResourcesArgs(memory_limit="1 GB"), "'1 GB' is not a Kubernetes quantity"),
+        (lambda: ResourcesArgs(memory_request="2Gi"), "memory_request (2Gi) is above memory_limit"),
+        (lambda: ResourcesArgs(cpu_request="2", cpu_limit="500m"), "cpu_request (2) is above"),
+        (lambda: SecurityArgs(added_capabilities=("SYS_ADMIN",)), "only NET_BIND_SERVICE"),
+        (lambda: SecurityArgs(run_as_user=2**40), "less than or equal to 2147483647"),
+        (
+            lambda: GrpcServiceArgs(
+                image=IMAGE, namespace="demo", pod_annotations={"bad key!": "v"}
+            ),
+            "not a valid label key",
+        ),
+        (
+            lambda: GrpcServiceArgs(image=IMAGE, namespace="demo", env={"1 BAD=": "v"}),
+            "not a valid environment variable name",
+        ),
+    ],
+)
+def test_values_kubernetes_would_refuse_fail_early(make, hint: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        make()
+    assert hint in str(err.value), str(err.value)
+
+
+def test_quantities_compare_across_suffixes() -> None:
+    assert ResourcesArgs(
+        cpu_request="500m", cpu_limit="1", memory_request="1Gi", memory_limit="1024Mi"
+    )
+    assert ResourcesArgs(cpu_request="250m", cpu_limit=None, memory_request="64Mi")
+
+
+@pytest.mark.parametrize(
     "make",
     [
         lambda: AutoscalingArgs(min_replicas=5, max_replicas=2),
