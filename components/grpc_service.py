@@ -387,9 +387,9 @@ class GrpcServiceInfo:
     @property
     def mesh_identity(self) -> str:
         """Linkerd identity of the pods (ServiceAccount based, default cluster domain)."""
-        return (
-            f"{self.service_account}.{self.namespace}.serviceaccount.identity.linkerd.cluster.local"
-        )
+        identity = self.peer.mesh_identity
+        assert identity is not None  # a GrpcService always has its ServiceAccount
+        return identity
 
 
 def _name_from_component(name: str) -> str:
@@ -554,7 +554,8 @@ class GrpcService(pulumi.ComponentResource):
         self.selector_labels = pulumi.Output.from_input(selector)
         self.service_account_name = sa.id.apply(lambda _: k8s_name)
         if args.headless:
-            self.client_target = self.dns_name.apply(lambda d: f"dns:///{d}:{args.container_port}")
+            target = self.info.client_target
+            self.client_target = self.service_name.apply(lambda _: target)
             self.client_service_config = pulumi.Output.from_input(ROUND_ROBIN_SERVICE_CONFIG)
         else:
             self.client_target = None

@@ -26,6 +26,7 @@ from ._validation import (
     check_dns_subdomain,
     check_label_map,
 )
+from .grpc_service import MESH_INJECT_ANNOTATION
 from .peers import PeerRef
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 CHART = "ingress-nginx"
 CHART_VERSION = "4.15.1"
 CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
-MESH_INJECT_ANNOTATION = "linkerd.io/inject"
 
 RETIREMENT_WARNING = (
     "ingress-nginx was retired upstream in March 2026: chart 4.15.1 (controller v1.15.1) is the "
