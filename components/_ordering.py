@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pulumi
 
-__all__ = ["inherit_depends_on"]
+__all__ = ["Component", "inherit_depends_on"]
 
 
 def inherit_depends_on(
@@ -39,3 +39,17 @@ def inherit_depends_on(
         return pulumi.ResourceTransformationResult(args.props, merged)
 
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[add]))
+
+
+class Component(pulumi.ComponentResource):
+    """Base of every grpc-kube component: type token `grpc-kube:index:<kind>` (the form
+    multi-language component packages expect) and a `depends_on` that reaches every resource
+    the component creates."""
+
+    def __init__(self, kind: str, name: str, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(
+            f"grpc-kube:index:{kind}",
+            name,
+            None,
+            inherit_depends_on(opts, where=f"{kind} {name!r}"),
+        )

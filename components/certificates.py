@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 from pydantic import Field, field_validator, model_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
 
 __all__ = [
@@ -146,7 +146,7 @@ class CertificateAuthorityArgs(ArgsModel):
         return self
 
 
-class CertificateAuthority(pulumi.ComponentResource):
+class CertificateAuthority(Component):
     """A self-signed CA (private key + certificate)."""
 
     cert_pem: pulumi.Output[str]
@@ -158,12 +158,7 @@ class CertificateAuthority(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CertificateAuthorityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(
-            "grpc-kube:index:CertificateAuthority",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"CertificateAuthority {name!r}"),
-        )
+        super().__init__("CertificateAuthority", name, opts)
         self.args = args
         key = _private_key(f"{name}-key", args.algorithm, self)
         cert = tls.SelfSignedCert(
@@ -232,7 +227,7 @@ class CertificateArgs(ArgsModel):
         return self
 
 
-class Certificate(pulumi.ComponentResource):
+class Certificate(Component):
     """A key and a certificate signed by `issuer`."""
 
     cert_pem: pulumi.Output[str]
@@ -264,12 +259,7 @@ class Certificate(pulumi.ComponentResource):
                     f"for it. Fix: lower validity_hours below {issuer.args.validity_hours}."
                 ],
             )
-        super().__init__(
-            "grpc-kube:index:Certificate",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"Certificate {name!r}"),
-        )
+        super().__init__("Certificate", name, opts)
         self.args = args
         key = _private_key(f"{name}-key", args.algorithm, self)
         csr = tls.CertRequest(
@@ -307,7 +297,7 @@ class Certificate(pulumi.ComponentResource):
         )
 
 
-class TlsSecret(pulumi.ComponentResource):
+class TlsSecret(Component):
     """Stores a Certificate as a `kubernetes.io/tls` Secret (`tls.crt`, `tls.key`, `ca.crt`) in
     one namespace. Ingresses and Gateways may only reference Secrets in their own namespace, so
     create one per namespace that needs it."""
@@ -344,12 +334,7 @@ class TlsSecret(pulumi.ComponentResource):
             problems.append(f"secret_name: got {secret_name!r}; {exc}")
         if problems:
             raise InvalidArgumentError(f"TlsSecret {name!r}", problems)
-        super().__init__(
-            "grpc-kube:index:TlsSecret",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"TlsSecret {name!r}"),
-        )
+        super().__init__("TlsSecret", name, opts)
         self.secret_name = secret_name
         self.namespace = namespace
         self.certificate = certificate

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel
 
 __all__ = [
@@ -76,7 +76,7 @@ class GatewayApiCrdsArgs(ArgsModel):
         return v
 
 
-class GatewayApiCrds(pulumi.ComponentResource):
+class GatewayApiCrds(Component):
     """The Gateway API standard CRDs of one release (and, since v1.5, the upstream
     `safe-upgrades` ValidatingAdmissionPolicy that ships in the same manifest)."""
 
@@ -98,12 +98,7 @@ class GatewayApiCrds(pulumi.ComponentResource):
                 f"GatewayApiCrds {name!r}: args must be a GatewayApiCrdsArgs, got "
                 f"{type(args).__name__}. Fix: GatewayApiCrds(name, GatewayApiCrdsArgs())."
             )
-        super().__init__(
-            "grpc-kube:index:GatewayApiCrds",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"GatewayApiCrds {name!r}"),
-        )
+        super().__init__("GatewayApiCrds", name, opts)
         self.args = args
         self.version = args.version
         self.manifest = args.manifest or standard_install_url(args.version)

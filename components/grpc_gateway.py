@@ -22,7 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
 from .certificates import (
     Certificate,
@@ -278,7 +278,7 @@ def client_settings_policy_object(
     }
 
 
-class GrpcGateway(pulumi.ComponentResource):
+class GrpcGateway(Component):
     """A Gateway for gRPC over TLS (HTTP/2 via ALPN) on port 443."""
 
     name: str
@@ -362,12 +362,7 @@ class GrpcGateway(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__(
-            "grpc-kube:index:GrpcGateway",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"GrpcGateway {name!r}"),
-        )
+        super().__init__("GrpcGateway", name, opts)
         self.args = args
         self.name = gw_name
         self.namespace = args.namespace

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_subdomain, check_label_map
 from .certificates import (
     CertificateAuthority,
@@ -325,7 +325,7 @@ class GrpcIngressArgs(ArgsModel):
         return v
 
 
-class GrpcIngress(pulumi.ComponentResource):
+class GrpcIngress(Component):
     """An Ingress (networking.k8s.io/v1) for gRPC on ingress-nginx, its TLS Secret, and with
     GRPCS the backends' certificates."""
 
@@ -411,12 +411,7 @@ class GrpcIngress(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__(
-            "grpc-kube:index:GrpcIngress",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"GrpcIngress {name!r}"),
-        )
+        super().__init__("GrpcIngress", name, opts)
         self.args = args
         self.backends = infos
         self.controller_peer = controller.peer
@@ -582,12 +577,7 @@ class GrpcIngress(pulumi.ComponentResource):
             raise InvalidArgumentError(where, problems)
 
         assert default is not None  # no routes and a valid service, else a problem above
-        super().__init__(
-            "grpc-kube:index:GrpcIngress",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"GrpcIngress {name!r}"),
-        )
+        super().__init__("GrpcIngress", name, opts)
         self.args = args
         self.backends = infos
         self.controller_peer = gateway.peer

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -410,7 +410,7 @@ ROUND_ROBIN_SERVICE_CONFIG = json.dumps(
 )
 
 
-class GrpcService(pulumi.ComponentResource):
+class GrpcService(Component):
     """A gRPC server: ServiceAccount, Deployment, Service, PodDisruptionBudget (more than one
     replica), HorizontalPodAutoscaler (with `autoscaling`)."""
 
@@ -437,12 +437,7 @@ class GrpcService(pulumi.ComponentResource):
                 "Fix: GrpcService(name, GrpcServiceArgs(image=..., namespace=...))."
             )
         k8s_name = args.service_name or _name_from_component(name)
-        super().__init__(
-            "grpc-kube:index:GrpcService",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"GrpcService {name!r}"),
-        )
+        super().__init__("GrpcService", name, opts)
         self.args = args
         selector = {"app.kubernetes.io/name": k8s_name}
         labels = {
@@ -464,7 +459,7 @@ class GrpcService(pulumi.ComponentResource):
             tls=args.tls is not None,
         )
         self.peer = self.info.peer
-        # depends_on reaches the children through inherit_depends_on (see _ordering).
+        # depends_on reaches the children through Component (see _ordering).
         child = pulumi.ResourceOptions(parent=self)
 
         def meta(**extra: Any) -> dict[str, Any]:

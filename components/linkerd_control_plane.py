@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from ._helm import deep_merge
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel, InvalidArgumentError, check_cidr
 from .certificates import (
     Certificate,
@@ -304,7 +304,7 @@ def _check_pem(value: object) -> str | None:
     return None
 
 
-class LinkerdControlPlane(pulumi.ComponentResource):
+class LinkerdControlPlane(Component):
     """Linkerd edge-26.8.3: Gateway API CRDs, the `linkerd` namespace, `linkerd-crds`,
     `linkerd-control-plane`, and (by default) its trust anchor and identity issuer."""
 
@@ -380,12 +380,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(f"LinkerdControlPlane {name!r}", problems)
 
-        super().__init__(
-            "grpc-kube:index:LinkerdControlPlane",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"LinkerdControlPlane {name!r}"),
-        )
+        super().__init__("LinkerdControlPlane", name, opts)
         self.args = args
         self.namespace = LINKERD_NAMESPACE
         self.cni_enabled = args.cni_enabled

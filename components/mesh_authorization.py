@@ -23,7 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -128,7 +128,7 @@ def _client_ref(index: int, client: object) -> tuple[ServiceAccountRef | None, s
     )
 
 
-class MeshAuthorization(pulumi.ComponentResource):
+class MeshAuthorization(Component):
     """Linkerd policy for one GrpcService: its gRPC port accepts only the `allow`ed mesh
     identities; its health port (if any) accepts kubelet probes from `probe_networks`."""
 
@@ -203,12 +203,7 @@ class MeshAuthorization(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__(
-            "grpc-kube:index:MeshAuthorization",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"MeshAuthorization {name!r}"),
-        )
+        super().__init__("MeshAuthorization", name, opts)
         self.args = args
         self.clients = tuple(refs[k] for k in sorted(refs))
         self.identities = tuple(c.mesh_identity for c in self.clients)

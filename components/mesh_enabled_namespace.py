@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_label_map
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .linkerd_control_plane import LINKERD_NAMESPACE, InboundPolicy, LinkerdControlPlane
@@ -99,7 +99,7 @@ class MeshEnabledNamespaceArgs(ArgsModel):
         return v
 
 
-class MeshEnabledNamespace(pulumi.ComponentResource):
+class MeshEnabledNamespace(Component):
     """A Namespace (or a patch of an existing one) with Linkerd injection, a default inbound
     policy and Pod Security labels, created after the control plane."""
 
@@ -175,12 +175,7 @@ class MeshEnabledNamespace(pulumi.ComponentResource):
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__(
-            "grpc-kube:index:MeshEnabledNamespace",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"MeshEnabledNamespace {name!r}"),
-        )
+        super().__init__("MeshEnabledNamespace", name, opts)
         self.args = args
         self.name = k8s_name
         self.default_inbound_policy = args.default_inbound_policy

@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
 from ._helm import deep_merge
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import ArgsModel, check_dns_label
 from .gateway_api_crds import GatewayApiCrds
 
@@ -96,7 +96,7 @@ class NginxGatewayFabricArgs(ArgsModel):
         return v
 
 
-class NginxGatewayFabric(pulumi.ComponentResource):
+class NginxGatewayFabric(Component):
     """The NGINX Gateway Fabric control plane and its GatewayClass."""
 
     namespace: str
@@ -124,12 +124,7 @@ class NginxGatewayFabric(pulumi.ComponentResource):
                 f"(install the CRDs once and share them with Linkerd), got "
                 f"{type(gateway_api_crds).__name__}."
             )
-        super().__init__(
-            "grpc-kube:index:NginxGatewayFabric",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"NginxGatewayFabric {name!r}"),
-        )
+        super().__init__("NginxGatewayFabric", name, opts)
         if gateway_api_crds.version != NGF_GATEWAY_API_VERSION:
             pulumi.log.warn(
                 f"NGINX Gateway Fabric {NGF_CHART_VERSION} is built against Gateway API "

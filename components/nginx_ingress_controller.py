@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import (
     ArgsModel,
     check_dns_label,
@@ -249,7 +249,7 @@ class NginxIngressControllerArgs(ArgsModel):
         return self
 
 
-class NginxIngressController(pulumi.ComponentResource):
+class NginxIngressController(Component):
     """ingress-nginx (Helm release) in its own namespace, tuned for gRPC."""
 
     ingress_class: str
@@ -284,12 +284,7 @@ class NginxIngressController(pulumi.ComponentResource):
                 f"{type(args).__name__}. Fix: NginxIngressController(name, "
                 "NginxIngressControllerArgs(...))."
             )
-        super().__init__(
-            "grpc-kube:index:NginxIngressController",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"NginxIngressController {name!r}"),
-        )
+        super().__init__("NginxIngressController", name, opts)
         self.args = args
         fullname = _chart_fullname(args.release_name)
         self.ingress_class = args.ingress_class

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import ValidationInfo, field_validator, model_validator
 
-from ._ordering import inherit_depends_on
+from ._ordering import Component
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -979,7 +979,7 @@ def plan_policies(
 # --- the component --------------------------------------------------------------------------
 
 
-class ZeroTrustPolicy(pulumi.ComponentResource):
+class ZeroTrustPolicy(Component):
     """Default-deny NetworkPolicies for one namespace, with DNS, declared connections, ingress
     backends, Linkerd's needs when meshed, and raw policies allowed explicitly."""
 
@@ -1006,12 +1006,7 @@ class ZeroTrustPolicy(pulumi.ComponentResource):
                 "ZeroTrustPolicyArgs(namespace=...), connections=[...])."
             )
         plan = plan_policies(name, args, connections=connections, ingresses=ingresses, mesh=mesh)
-        super().__init__(
-            "grpc-kube:index:ZeroTrustPolicy",
-            name,
-            None,
-            inherit_depends_on(opts, where=f"ZeroTrustPolicy {name!r}"),
-        )
+        super().__init__("ZeroTrustPolicy", name, opts)
         self.args = args
         self.meshed = plan.meshed
         self.objects = tuple(obj for _, obj in plan.objects)
