@@ -250,15 +250,9 @@ class Certificate(Component):
                 f"Certificate {name!r}: issuer must be a CertificateAuthority, got "
                 f"{type(issuer).__name__}."
             )
-        if args.validity_hours > issuer.args.validity_hours:
-            raise InvalidArgumentError(
-                f"Certificate {name!r}",
-                [
-                    f"validity_hours: got {args.validity_hours}; it is longer than its issuer's "
-                    f"({issuer.args.validity_hours} h), so it would outlive the CA that vouches "
-                    f"for it. Fix: lower validity_hours below {issuer.args.validity_hours}."
-                ],
-            )
+        problem = issuer_validity_problem(issuer, args.validity_hours)
+        if problem:
+            raise InvalidArgumentError(f"Certificate {name!r}", [problem])
         super().__init__("Certificate", name, opts)
         self.args = args
         key = _private_key(f"{name}-key", args.algorithm, self)
@@ -484,6 +478,46 @@ class EdgeTls:
     """Resources the route should depend on so the Secret exists before it is referenced."""
 
 
+def tls_secret_problems(
+    tls_secret: object,
+    *,
+    hosts: Sequence[str],
+    namespace: str,
+    reader: str,
+    name_instead: str,
+    named_twice: bool,
+    twice_fields: str,
+) -> list[str]:
+    """Checks for a TlsSecret object handed to whatever serves `hosts` from `namespace` (an
+    Ingress or a Gateway listener): the type, not also named another way, the same namespace
+    (neither reads Secrets elsewhere), and SANs covering every host."""
+    if not isinstance(tls_secret, TlsSecret):
+        return [
+            f"tls_secret: got {type(tls_secret).__name__}; expected a TlsSecret. Fix: pass "
+            f"the TlsSecret object, or {name_instead}."
+        ]
+    problems: list[str] = []
+    if named_twice:
+        problems.append(
+            f"tls_secret: given together with {twice_fields}; the Secret would be named twice. "
+            "Fix: pass only one of them."
+        )
+    if tls_secret.namespace != namespace:
+        problems.append(
+            f"tls_secret: got TlsSecret {tls_secret.secret_name!r} in namespace "
+            f"{tls_secret.namespace!r}, but {reader} lives in {namespace!r} and can only read "
+            f"Secrets there. Fix: create the TlsSecret with namespace={namespace!r}."
+        )
+    sans = tls_secret.certificate.args.dns_names
+    uncovered = [h for h in hosts if not hostname_covered(h, sans)]
+    if uncovered:
+        problems.append(
+            f"tls_secret: its certificate covers {list(sans)}, not {uncovered}; clients "
+            f"would reject it. Fix: issue it with dns_names including {uncovered[0]!r}."
+        )
+    return problems
+
+
 def edge_tls_problems(
     tls_args: EdgeTlsArgs,
     *,
@@ -496,29 +530,15 @@ def edge_tls_problems(
     Call before registering anything."""
     problems: list[str] = []
     if tls_secret is not None:
-        if not isinstance(tls_secret, TlsSecret):
-            return [
-                f"tls_secret: got {type(tls_secret).__name__}; expected a TlsSecret. Fix: pass "
-                "the TlsSecret object, or its name as tls.secret_name with tls.existing=True."
-            ]
-        if tls_args.existing or tls_args.secret_name is not None:
-            problems.append(
-                "tls_secret: given together with tls.secret_name/tls.existing; the Secret "
-                "would be named twice. Fix: pass only one of them."
-            )
-        if tls_secret.namespace != namespace:
-            problems.append(
-                f"tls_secret: got TlsSecret {tls_secret.secret_name!r} in namespace "
-                f"{tls_secret.namespace!r}, but the route lives in {namespace!r} and can only "
-                f"read Secrets there. Fix: create the TlsSecret with namespace={namespace!r}."
-            )
-        sans = tls_secret.certificate.args.dns_names
-        uncovered = [h for h in hosts if not hostname_covered(h, sans)]
-        if uncovered:
-            problems.append(
-                f"tls_secret: its certificate covers {list(sans)}, not {uncovered}; clients "
-                f"would reject it. Fix: issue it with dns_names including {uncovered[0]!r}."
-            )
+        problems += tls_secret_problems(
+            tls_secret,
+            hosts=hosts,
+            namespace=namespace,
+            reader="the route",
+            name_instead="its name as tls.secret_name with tls.existing=True",
+            named_twice=tls_args.existing or tls_args.secret_name is not None,
+            twice_fields="tls.secret_name/tls.existing",
+        )
     elif not tls_args.existing and issuer is not None:
         if not isinstance(issuer, CertificateAuthority):
             problems.append(

@@ -33,6 +33,7 @@ from .certificates import (
     check_hostname,
     hostname_covered,
     issuer_validity_problem,
+    tls_secret_problems,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION, GrpcServiceInfo
 from .nginx_gateway_fabric import NginxGatewayFabric
@@ -564,32 +565,15 @@ def _listener_names(hostnames: Sequence[str]) -> dict[str, str]:
 
 
 def _tls_secret_problems(tls_secret: object, args: GrpcGatewayArgs) -> list[str]:
-    if not isinstance(tls_secret, TlsSecret):
-        return [
-            f"tls_secret: got {type(tls_secret).__name__}; expected a TlsSecret. Fix: pass the "
-            "TlsSecret object, or your Secret's name as tls_secret_name."
-        ]
-    problems = []
-    if args.tls_secret_name is not None:
-        problems.append(
-            "tls_secret: given together with tls_secret_name; the Secret would be named twice. "
-            "Fix: pass only one of them."
-        )
-    if tls_secret.namespace != args.namespace:
-        problems.append(
-            f"tls_secret: got TlsSecret {tls_secret.secret_name!r} in namespace "
-            f"{tls_secret.namespace!r}, but the Gateway lives in {args.namespace!r} and its "
-            "listeners only read Secrets there (without a ReferenceGrant). Fix: create the "
-            f"TlsSecret with namespace={args.namespace!r}."
-        )
-    sans = tls_secret.certificate.args.dns_names
-    uncovered = [h for h in args.hostnames if not hostname_covered(h, sans)]
-    if uncovered:
-        problems.append(
-            f"tls_secret: its certificate covers {list(sans)}, not {uncovered}; clients would "
-            f"reject it. Fix: issue it with dns_names including {uncovered[0]!r}."
-        )
-    return problems
+    return tls_secret_problems(
+        tls_secret,
+        hosts=args.hostnames,
+        namespace=args.namespace,
+        reader="the Gateway (its listeners, without a ReferenceGrant)",
+        name_instead="your Secret's name as tls_secret_name",
+        named_twice=args.tls_secret_name is not None,
+        twice_fields="tls_secret_name",
+    )
 
 
 def _method_match(m: GrpcMethodMatch) -> dict[str, Any]:
