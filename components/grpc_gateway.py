@@ -70,7 +70,7 @@ PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 # GRPCRoute's CEL rules (not checked by offline JSON schema validation, so checked here).
 # No leading dot: the Gateway API allows `.pkg.Svc`, but NGF 2.6.7 builds the location
 # "/" + service + "/" + method from it, a path no gRPC request has.
-_GRPC_SERVICE = re.compile(r"^[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
+GRPC_SERVICE_PATTERN = re.compile(r"^[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 # GRPCRoute limits in Gateway API v1.5.1: maxItems 16 rules and 64 matches per rule, and a CEL
 # rule keeping the total number of matches below 128.
@@ -106,7 +106,7 @@ class GrpcMethodMatch(ArgsModel):
     @field_validator("service")
     @classmethod
     def _service(cls, v: str) -> str:
-        if not _GRPC_SERVICE.match(v) or len(v) > 1024:
+        if not GRPC_SERVICE_PATTERN.match(v) or len(v) > 1024:
             raise ValueError(
                 "a gRPC service name is dot-separated identifiers (letters, digits, '_'), "
                 "e.g. 'helloworld.Greeter'. Fix: use the package-qualified service name."

@@ -42,6 +42,7 @@ from .certificates import (
     provision_edge_tls,
 )
 from .grpc_gateway import (
+    GRPC_SERVICE_PATTERN,
     MAX_GRPC_MESSAGE_BYTES,
     GrpcGateway,
     client_settings_policy_object,
@@ -77,7 +78,6 @@ BACKEND_CERT_EARLY_RENEWAL_HOURS = 720
 
 BackendProtocol = Literal["GRPC", "GRPCS"]
 
-_GRPC_SERVICE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*/[A-Za-z_]\w*$")
 
 # Annotations GrpcIngress writes itself, and the option that controls each.
@@ -694,7 +694,7 @@ class GrpcIngress(Component):
     ) -> list[tuple[str, GrpcService]]:
         paths: list[tuple[str, GrpcService]] = []
         for grpc_name, svc in (routes or {}).items():
-            if not isinstance(grpc_name, str) or not _GRPC_SERVICE.match(grpc_name):
+            if not isinstance(grpc_name, str) or not GRPC_SERVICE_PATTERN.match(grpc_name):
                 problems.append(
                     f"routes: key {grpc_name!r} is not a fully qualified gRPC service name. Fix: "
                     "use e.g. 'helloworld.Greeter' (package.Service, no slashes)."
