@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 __all__ = [
     "ArgsModel",
     "InvalidArgumentError",
+    "check_annotation_keys",
     "check_cidr",
     "check_dns_label",
     "check_dns_subdomain",
@@ -204,6 +205,13 @@ def check_label_map(labels: Mapping[str, str], *, what: str = "labels") -> Mappi
                 "letter or digit. Fix: shorten or quote it as a string."
             )
     return labels
+
+
+def check_annotation_keys(annotations: Mapping[str, str], *, what: str) -> Mapping[str, str]:
+    """Annotation keys follow label-key syntax (optional DNS prefix + name); values are free
+    text, so only the keys are checked."""
+    check_label_map({k: "x" for k in annotations}, what=what)
+    return annotations
 
 
 def check_port(value: int, *, what: str = "port") -> int:

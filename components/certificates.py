@@ -107,6 +107,13 @@ def _uses(args: CertificateArgs) -> tuple[str, ...]:
     return SERVER_USES_EC if args.algorithm.startswith("ECDSA") else SERVER_USES
 
 
+def check_hostnames(hosts: tuple[str, ...]) -> tuple[str, ...]:
+    """check_hostname for each of `hosts`."""
+    for host in hosts:
+        check_hostname(host)
+    return hosts
+
+
 def _private_key(name: str, algorithm: KeyAlgorithm, parent: pulumi.Resource) -> tls.PrivateKey:
     family, size = algorithm.split("-")
     if family == "ECDSA":
@@ -208,9 +215,7 @@ class CertificateArgs(ArgsModel):
     @field_validator("dns_names")
     @classmethod
     def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for host in v:
-            check_hostname(host)
-        return v
+        return check_hostnames(v)
 
     @model_validator(mode="after")
     def _shape(self) -> CertificateArgs:
@@ -439,9 +444,7 @@ class EdgeTlsArgs(ArgsModel):
     @field_validator("extra_dns_names")
     @classmethod
     def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for host in v:
-            check_hostname(host)
-        return v
+        return check_hostnames(v)
 
     @model_validator(mode="after")
     def _shape(self) -> EdgeTlsArgs:

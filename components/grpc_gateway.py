@@ -30,7 +30,7 @@ from .certificates import (
     CertificateAuthority,
     CertificateAuthorityArgs,
     TlsSecret,
-    check_hostname,
+    check_hostnames,
     hostname_covered,
     issuer_validity_problem,
     tls_secret_problems,
@@ -177,8 +177,7 @@ class GrpcGatewayArgs(ArgsModel):
     @field_validator("hostnames")
     @classmethod
     def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for host in v:
-            check_hostname(host)
+        check_hostnames(v)
         if len(set(v)) != len(v):
             raise ValueError("hostnames repeat. Fix: list each hostname once.")
         return v

@@ -28,7 +28,13 @@ import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
 from ._ordering import Component
-from ._validation import ArgsModel, InvalidArgumentError, check_dns_subdomain, check_label_map
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_annotation_keys,
+    check_dns_subdomain,
+    check_label_map,
+)
 from .certificates import (
     CertificateAuthority,
     CertificateAuthorityArgs,
@@ -296,7 +302,7 @@ class GrpcIngressArgs(ArgsModel):
     @field_validator("annotations")
     @classmethod
     def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
-        check_label_map({k: "x" for k in v}, what="annotations")
+        check_annotation_keys(v, what="annotations")
         for key, value in v.items():
             prefix, _, short = key.rpartition("/")
             if prefix + "/" == ANNOTATION_PREFIX and short in _OWNED_ANNOTATIONS:

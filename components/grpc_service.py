@@ -22,6 +22,7 @@ from ._ordering import Component
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
+    check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
     check_label_map,
@@ -308,8 +309,7 @@ class GrpcServiceArgs(ArgsModel):
     @field_validator("pod_annotations")
     @classmethod
     def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
-        # Annotation keys follow label-key syntax; values are free text.
-        check_label_map({k: "x" for k in v}, what="pod_annotations")
+        check_annotation_keys(v, what="pod_annotations")
         return v
 
     @field_validator("env")

@@ -22,9 +22,9 @@ from pydantic import Field, field_validator, model_validator
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
+    check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
-    check_label_map,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .peers import PeerRef
@@ -191,8 +191,7 @@ class NginxIngressControllerArgs(ArgsModel):
     @field_validator("service_annotations")
     @classmethod
     def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
-        # Annotation keys follow label key syntax; values are free text.
-        check_label_map({k: "x" for k in v}, what="service_annotations")
+        check_annotation_keys(v, what="service_annotations")
         return v
 
     @field_validator("load_balancer_source_ranges")
