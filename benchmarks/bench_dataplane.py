@@ -39,9 +39,9 @@ sys.path[:0] = [str(REPO), str(REPO / "demo" / "greeter")]
 
 import dataplane  # noqa: E402
 
-from components import _helloworld as hw  # noqa: E402
+from grpc_kube import _helloworld as hw  # noqa: E402
 
-PROBE = [sys.executable, "-m", "components.balance_probe"]
+PROBE = [sys.executable, "-m", "grpc_kube.balance_probe"]
 
 
 def _children_cpu_s() -> float:

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi_kubernetes as k8s
 
-from components import GrpcService, GrpcServiceArgs
-from components.testing import run_program
+from grpc_kube import GrpcService, GrpcServiceArgs
+from grpc_kube.testing import run_program
 
 RAW_CLASSES: dict[str, Any] = {
     "ServiceAccount": k8s.core.v1.ServiceAccount,

@@ -1,4 +1,4 @@
-"""`python -m components render --stack dev`: see components/render.py."""
+"""`python -m grpc_kube render --stack dev`: see components/render.py."""
 
 from .render import main
 

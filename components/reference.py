@@ -1,8 +1,8 @@
 """Markdown reference tables generated from the argument models, so the README's reference can
 never drift from the code: `tests/test_readme.py` regenerates every table and compares.
 
-    python -m components.reference                              # print all tables
-    python -m components.reference --write README.md docs/*.md  # refresh the tables in place
+    python -m grpc_kube.reference                              # print all tables
+    python -m grpc_kube.reference --write README.md docs/*.md  # refresh the tables in place
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ __all__ = ["markdown_table", "models", "refresh"]
 
 def models() -> dict[str, type[BaseModel]]:
     """Every public argument model, by class name."""
-    import components
+    import grpc_kube
 
     out: dict[str, type[BaseModel]] = {}
-    for name in components.__all__:
-        obj = getattr(components, name)
+    for name in grpc_kube.__all__:
+        obj = getattr(grpc_kube, name)
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             out[name] = obj
-    from components.stack import StackConfig
+    from grpc_kube.stack import StackConfig
 
     out["StackConfig"] = StackConfig
     for model in list(out.values()):
@@ -51,7 +51,7 @@ def _collect(annotation: Any, out: dict[str, type[BaseModel]]) -> None:
 
 def _type_name(annotation: Any) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
-    # Drop module paths (`components.grpc_service.ProbeArgs` -> `ProbeArgs`), but leave quoted
+    # Drop module paths (`grpc_kube.grpc_service.ProbeArgs` -> `ProbeArgs`), but leave quoted
     # Literal values such as 'v1.5.1' alone.
     text = re.sub(r"(?<!['\w.])(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
     return text.replace("typing.", "").replace("NoneType", "None")

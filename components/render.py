@@ -2,7 +2,7 @@
 create as multi-document YAML, for review, GitOps diffs and security scanners, with no cluster
 and no Pulumi CLI.
 
-    python -m components render --stack dev > dev.yaml
+    python -m grpc_kube render --stack dev > dev.yaml
 
 Secret data is redacted; Helm releases are listed in a comment header (their objects come from
 the chart at deploy time and are not rendered). Output is deterministic: objects sorted by kind,
@@ -145,7 +145,7 @@ def render_stack(stack: str, stacks_dir: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m components", description="grpc-kube offline tools"
+        prog="python -m grpc_kube", description="grpc-kube offline tools"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render", help="print the Kubernetes objects a stack would create")

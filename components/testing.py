@@ -3,7 +3,7 @@
 This is the harness grpc-kube's own tests use, and it is public so that programs built on
 grpc-kube can test themselves the same way:
 
-    from components.testing import run_program
+    from grpc_kube.testing import run_program
 
     rec = run_program(lambda: GrpcService("greeter", GrpcServiceArgs(...)))
     dep = rec.one("kubernetes:apps/v1:Deployment")

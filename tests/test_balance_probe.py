@@ -15,8 +15,8 @@ from typing import Any
 import grpc
 import pytest
 
-from components import _helloworld as hw
-from components import balance_probe as bp
+from grpc_kube import _helloworld as hw
+from grpc_kube import balance_probe as bp
 
 # ----------------------------------------------------------------------------- tally / ratios
 

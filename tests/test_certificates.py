@@ -10,8 +10,8 @@ import pulumi
 import pytest
 from schema_checks import validate_all
 
-from components._validation import InvalidArgumentError
-from components.certificates import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.certificates import (
     CA_USES,
     Certificate,
     CertificateArgs,
@@ -26,7 +26,7 @@ from components.certificates import (
     kubernetes_service_dns_names,
     provision_edge_tls,
 )
-from components.testing import Recording, run_program
+from grpc_kube.testing import Recording, run_program
 
 KEY = "tls:index/privateKey:PrivateKey"
 SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"

@@ -86,7 +86,7 @@ class ProbeRun:
 
 def probe(*args: str) -> ProbeRun:
     """grpc-lb-check as a user runs it (`python -m`, its own process), JSON on stdout."""
-    argv = [sys.executable, "-m", "components.balance_probe", "--json", "--quiet", *args]
+    argv = [sys.executable, "-m", "grpc_kube.balance_probe", "--json", "--quiet", *args]
     r = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=PROBE_TIMEOUT_S)
     assert "Traceback" not in r.stderr, r.stderr
     return ProbeRun(r.returncode, json.loads(r.stdout), r.stderr)

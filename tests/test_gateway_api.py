@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
-from components._validation import InvalidArgumentError
-from components.certificates import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.certificates import (
     Certificate,
     CertificateArgs,
     CertificateAuthority,
     CertificateAuthorityArgs,
     TlsSecret,
 )
-from components.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
-from components.grpc_gateway import (
+from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
+from grpc_kube.grpc_gateway import (
     GrpcGateway,
     GrpcGatewayArgs,
     GrpcMethodMatch,
@@ -26,9 +26,9 @@ from components.grpc_gateway import (
     grpc_route_object,
     nginx_size,
 )
-from components.grpc_service import GrpcService, GrpcServiceArgs
-from components.nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabricArgs
-from components.testing import run_program
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
+from grpc_kube.nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabricArgs
+from grpc_kube.testing import run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from components._validation import InvalidArgumentError
-from components.gateway_api_crds import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.gateway_api_crds import (
     GATEWAY_API_VERSION,
     GatewayApiCrds,
     GatewayApiCrdsArgs,
     standard_install_url,
 )
-from components.testing import run_program
+from grpc_kube.testing import run_program
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 

@@ -12,8 +12,8 @@ import pulumi
 import pytest
 from schema_checks import validate_all
 
-from components._validation import InvalidArgumentError
-from components.certificates import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.certificates import (
     Certificate,
     CertificateArgs,
     CertificateAuthority,
@@ -21,7 +21,7 @@ from components.certificates import (
     EdgeTlsArgs,
     TlsSecret,
 )
-from components.grpc_ingress import (
+from grpc_kube.grpc_ingress import (
     GrpcIngress,
     GrpcIngressArgs,
     body_size_for,
@@ -29,12 +29,12 @@ from components.grpc_ingress import (
     nginx_grpc_annotations,
     use_service_upstream,
 )
-from components.grpc_service import GrpcService, GrpcServiceArgs, ServerTlsArgs
-from components.nginx_ingress_controller import (
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, ServerTlsArgs
+from grpc_kube.nginx_ingress_controller import (
     NginxIngressController,
     NginxIngressControllerArgs,
 )
-from components.testing import Recording, run_program
+from grpc_kube.testing import Recording, run_program
 
 IMAGE = "ghcr.io/example/greeter:1.4.2"
 HOST = "grpctest.dev.mydomain.com"

@@ -13,8 +13,8 @@ import pytest
 from netpol_eval import Pod, check
 from schema_checks import validate_all
 
-from components._validation import InvalidArgumentError
-from components.certificates import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.certificates import (
     Certificate,
     CertificateArgs,
     CertificateAuthority,
@@ -22,20 +22,20 @@ from components.certificates import (
     EdgeTlsArgs,
     TlsSecret,
 )
-from components.gateway_api_crds import GatewayApiCrds
-from components.grpc_gateway import (
+from grpc_kube.gateway_api_crds import GatewayApiCrds
+from grpc_kube.grpc_gateway import (
     GrpcGateway,
     GrpcGatewayArgs,
     GrpcMethodMatch,
     grpc_route_object,
 )
-from components.grpc_ingress import GrpcIngress, GrpcIngressArgs
-from components.grpc_service import GrpcService, GrpcServiceArgs, ServerTlsArgs
-from components.mesh_authorization import MeshAuthorization
-from components.nginx_gateway_fabric import NginxGatewayFabric
-from components.nginx_ingress_controller import NginxIngressController
-from components.testing import Recording, run_program
-from components.zero_trust_policy import ZeroTrustPolicy, ZeroTrustPolicyArgs
+from grpc_kube.grpc_ingress import GrpcIngress, GrpcIngressArgs
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, ServerTlsArgs
+from grpc_kube.mesh_authorization import MeshAuthorization
+from grpc_kube.nginx_gateway_fabric import NginxGatewayFabric
+from grpc_kube.nginx_ingress_controller import NginxIngressController
+from grpc_kube.testing import Recording, run_program
+from grpc_kube.zero_trust_policy import ZeroTrustPolicy, ZeroTrustPolicyArgs
 
 IMAGE = "ghcr.io/example/greeter:1.4.2"
 HOST = "grpc.example.com"

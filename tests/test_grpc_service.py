@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import validate_all
 
-from components import (
+from grpc_kube import (
     ROUND_ROBIN_SERVICE_CONFIG,
     AutoscalingArgs,
     GrpcService,
@@ -20,7 +20,7 @@ from components import (
     SecurityArgs,
     ServerTlsArgs,
 )
-from components.testing import run_program
+from grpc_kube.testing import run_program
 
 IMAGE = "ghcr.io/example/greeter:1.4.2"
 

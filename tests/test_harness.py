@@ -6,10 +6,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components import GrpcService, GrpcServiceArgs, InvalidArgumentError
-from components._validation import validate_model
-from components.stack import StackConfig
-from components.testing import run_program
+from grpc_kube import GrpcService, GrpcServiceArgs, InvalidArgumentError
+from grpc_kube._validation import validate_model
+from grpc_kube.stack import StackConfig
+from grpc_kube.testing import run_program
 
 
 def test_records_type_name_parent_inputs_and_dependencies() -> None:

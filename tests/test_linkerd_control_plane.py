@@ -10,9 +10,9 @@ import pulumi
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
-from components._validation import InvalidArgumentError
-from components.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
-from components.linkerd_control_plane import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
+from grpc_kube.linkerd_control_plane import (
     CONTROL_PLANE_PORTS,
     INBOUND_POLICIES,
     LINKERD_CHART_VERSION,
@@ -22,7 +22,7 @@ from components.linkerd_control_plane import (
     LinkerdControlPlaneArgs,
     control_plane_namespace_metadata,
 )
-from components.testing import Recording, run_program
+from grpc_kube.testing import Recording, run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 KEY = "tls:index/privateKey:PrivateKey"

@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 from schema_checks import validate_all
 
-from components._validation import InvalidArgumentError
-from components.grpc_service import GrpcService, GrpcServiceArgs, ProbeArgs, ServerTlsArgs
-from components.linkerd_control_plane import LinkerdControlPlane
-from components.mesh_authorization import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, ProbeArgs, ServerTlsArgs
+from grpc_kube.linkerd_control_plane import LinkerdControlPlane
+from grpc_kube.mesh_authorization import (
     MeshAuthorization,
     MeshAuthorizationArgs,
     ServiceAccountRef,
 )
-from components.mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
-from components.peers import PeerRef
-from components.testing import Recording, run_program
+from grpc_kube.mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
+from grpc_kube.peers import PeerRef
+from grpc_kube.testing import Recording, run_program
 
 IMAGE = "ghcr.io/example/orders:2.0.1"
 GATEWAY_PEER = PeerRef(

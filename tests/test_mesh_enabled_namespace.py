@@ -9,15 +9,15 @@ import pulumi
 import pytest
 from schema_checks import validate_all
 
-from components._validation import InvalidArgumentError
-from components.grpc_service import GrpcService, GrpcServiceArgs
-from components.linkerd_control_plane import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
+from grpc_kube.linkerd_control_plane import (
     INBOUND_POLICIES,
     LinkerdControlPlane,
     LinkerdControlPlaneArgs,
 )
-from components.mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
-from components.testing import Recording, run_program
+from grpc_kube.mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
+from grpc_kube.testing import Recording, run_program
 
 IMAGE = "ghcr.io/example/greeter:1.4.2"
 NS = "kubernetes:core/v1:Namespace"

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
-from components._validation import InvalidArgumentError
-from components.nginx_ingress_controller import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.nginx_ingress_controller import (
     NginxIngressController,
     NginxIngressControllerArgs,
 )
-from components.testing import Recording, run_program
+from grpc_kube.testing import Recording, run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 KEYS = "ingress-nginx-4.15.1.keys"

@@ -8,15 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import components
+import grpc_kube
 
-INIT = Path(components.__file__)
+INIT = Path(grpc_kube.__file__)
 
 
 def test_every_export_resolves_to_its_module_object() -> None:
-    for name in components.__all__:
-        obj = getattr(components, name)
-        module = __import__(f"components{components._EXPORTS[name]}", fromlist=[name])
+    for name in grpc_kube.__all__:
+        obj = getattr(grpc_kube, name)
+        module = __import__(f"grpc_kube{grpc_kube._EXPORTS[name]}", fromlist=[name])
         assert obj is getattr(module, name), name
 
 
@@ -28,12 +28,12 @@ def test_type_checking_imports_match_the_exports() -> None:
             for stmt in node.body:
                 if isinstance(stmt, ast.ImportFrom):
                     typed |= {a.name for a in stmt.names}
-    assert typed == set(components.__all__)
+    assert typed == set(grpc_kube.__all__)
 
 
 def test_unknown_name_is_an_attribute_error() -> None:
     try:
-        components.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        grpc_kube.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
     except AttributeError as exc:
         assert "NoSuchThing" in str(exc)
     else:
@@ -41,6 +41,6 @@ def test_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_probe_import_does_not_load_pulumi() -> None:
-    code = "import sys, components.balance_probe; print('pulumi' in sys.modules)"
+    code = "import sys, grpc_kube.balance_probe; print('pulumi' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from components.reference import markdown_table, models, refresh
+from grpc_kube.reference import markdown_table, models, refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -31,7 +31,7 @@ def test_reference_tables_are_current() -> None:
     stale = [name for name, text in DOCS.items() if refresh(text) != text]
     assert stale == [], (
         f"stale reference tables in {stale}: run "
-        "`python -m components.reference --write README.md docs/*.md`"
+        "`python -m grpc_kube.reference --write README.md docs/*.md`"
     )
 
 

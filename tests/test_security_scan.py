@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render import render_stack
+from grpc_kube.render import render_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = sorted(

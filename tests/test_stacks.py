@@ -13,9 +13,9 @@ import pytest
 import yaml
 from schema_checks import unknown_value_keys, validate_all
 
-from components.render import load_stack_config, main, render_stack
-from components.stack import build_from_config, load_config
-from components.testing import Recording, run_program
+from grpc_kube.render import load_stack_config, main, render_stack
+from grpc_kube.stack import build_from_config, load_config
+from grpc_kube.testing import Recording, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ROOT / "stacks"
@@ -409,7 +409,7 @@ def test_impossible_configs_fail_before_anything_registers(mutate: Any, expected
 
 
 def test_build_refuses_cross_key_problems_without_load_config() -> None:
-    from components.stack import StackConfig, build
+    from grpc_kube.stack import StackConfig, build
 
     config = StackConfig.model_validate(
         {"services": [{"name": "a", "namespace": "nowhere", "image": "r/a:1.0.0"}]}
@@ -469,12 +469,29 @@ def test_render_unknown_stack_lists_the_stacks(capsys: pytest.CaptureFixture[str
     assert "Stacks here: dev, prod" in capsys.readouterr().err
 
 
-def test_render_command_runs_from_another_directory(tmp_path: Path) -> None:
+def test_render_command_runs_from_a_project_with_its_own_components_package(
+    tmp_path: Path,
+) -> None:
+    # A user's project very often has a `components/` package of its own; the library's import
+    # name must not collide with it.
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "__init__.py").write_text("raise ImportError('user package')\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import components",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert "user package" in out.stderr  # the user's package is the one `components` names
     out = subprocess.run(
         [
             sys.executable,
             "-m",
-            "components",
+            "grpc_kube",
             "render",
             "--stack",
             "dev",
@@ -485,7 +502,6 @@ def test_render_command_runs_from_another_directory(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert out.stdout.startswith("# grpc-kube stack 'dev'")
     assert "kind: Ingress" in out.stdout

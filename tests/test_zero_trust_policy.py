@@ -13,11 +13,11 @@ import pytest
 from netpol_eval import Address, Pod, check
 from schema_checks import validate_all
 
-from components._validation import InvalidArgumentError
-from components.grpc_service import GrpcService, GrpcServiceArgs, GrpcServiceInfo
-from components.peers import PeerRef
-from components.testing import Recording, run_program
-from components.zero_trust_policy import (
+from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, GrpcServiceInfo
+from grpc_kube.peers import PeerRef
+from grpc_kube.testing import Recording, run_program
+from grpc_kube.zero_trust_policy import (
     Allow,
     IpBlock,
     LabelSelector,

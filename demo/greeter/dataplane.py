@@ -393,7 +393,7 @@ def main() -> int:
         l4 = dp.start_haproxy(backends, find_binary("haproxy") or "haproxy")
         l7 = dp.start_nginx(backends, pki, find_binary("nginx") or "nginx")
         rr = "ipv4:" + ",".join(b.address for b in backends)
-        probe = f"{sys.executable} -m components.balance_probe"
+        probe = f"{sys.executable} -m grpc_kube.balance_probe"
         print(f"work dir: {dp.workdir}")
         for b in backends:
             print(f"greeter   {b.name} on {b.address}")
