@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     "AutoscalingArgs": ".grpc_service",
     "GrpcService": ".grpc_service",
     "GrpcServiceArgs": ".grpc_service",
-    "GrpcServiceInfo": ".grpc_service",
+    "GrpcServiceRef": ".grpc_service",
     "ProbeArgs": ".grpc_service",
     "ROUND_ROBIN_SERVICE_CONFIG": ".grpc_service",
     "ResourcesArgs": ".grpc_service",
@@ -112,7 +112,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .grpc_service import AutoscalingArgs as AutoscalingArgs
     from .grpc_service import GrpcService as GrpcService
     from .grpc_service import GrpcServiceArgs as GrpcServiceArgs
-    from .grpc_service import GrpcServiceInfo as GrpcServiceInfo
+    from .grpc_service import GrpcServiceRef as GrpcServiceRef
     from .grpc_service import ProbeArgs as ProbeArgs
     from .grpc_service import ResourcesArgs as ResourcesArgs
     from .grpc_service import SecurityArgs as SecurityArgs

@@ -21,10 +21,17 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from ._ordering import Component
-from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_dns_label,
+    check_dns_subdomain,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Certificate",

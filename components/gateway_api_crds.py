@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import field_validator
 
 from ._ordering import Component
-from ._validation import ArgsModel
+from ._validation import ArgsModel, field_validator
 
 __all__ = [
     "GATEWAY_API_VERSION",

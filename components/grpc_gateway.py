@@ -20,10 +20,17 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from ._ordering import Component
-from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_dns_subdomain
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_dns_label,
+    check_dns_subdomain,
+    field_validator,
+    model_validator,
+)
 from .certificates import (
     Certificate,
     CertificateArgs,
@@ -35,7 +42,7 @@ from .certificates import (
     issuer_validity_problem,
     tls_secret_problems,
 )
-from .grpc_service import MESH_INJECT_ANNOTATION, GrpcServiceInfo
+from .grpc_service import MESH_INJECT_ANNOTATION, GrpcServiceRef
 from .nginx_gateway_fabric import NginxGatewayFabric
 from .peers import PeerRef
 
@@ -579,29 +586,29 @@ def _method_match(m: GrpcMethodMatch) -> dict[str, Any]:
     return {"method": {"type": "Exact", "service": m.service, "method": m.method}}
 
 
-def _backend_ref(info: GrpcServiceInfo) -> list[dict[str, Any]]:
+def _backend_ref(info: GrpcServiceRef) -> list[dict[str, Any]]:
     # Name and port come from the GrpcService itself: they cannot disagree with the Service.
     return [{"name": info.name, "port": info.port}]
 
 
 def _pairs(
-    service: GrpcServiceInfo | None,
+    service: GrpcServiceRef | None,
     matches: Sequence[GrpcMethodMatch],
-    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceInfo]],
-) -> list[tuple[GrpcMethodMatch, GrpcServiceInfo]]:
+    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceRef]],
+) -> list[tuple[GrpcMethodMatch, GrpcServiceRef]]:
     return [(m, service) for m in matches if service is not None] + list(routes)
 
 
 def _rules(
-    service: GrpcServiceInfo | None,
+    service: GrpcServiceRef | None,
     matches: Sequence[GrpcMethodMatch],
-    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceInfo]],
+    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceRef]],
 ) -> list[dict[str, Any]]:
     """One rule per backend with its method matches (fewest rules: a GRPCRoute allows 16),
     then either a catch-all rule to `service` (when it has no `matches`) or a reflection rule.
     No rule `name`: NGF 2.6.7 reports it as an unsupported field."""
     pairs = _pairs(service, matches, routes)
-    groups: dict[tuple[str, int], tuple[GrpcServiceInfo, list[GrpcMethodMatch]]] = {}
+    groups: dict[tuple[str, int], tuple[GrpcServiceRef, list[GrpcMethodMatch]]] = {}
     for m, info in pairs:
         groups.setdefault((info.name, info.port), (info, []))[1].append(m)
     rules: list[dict[str, Any]] = [
@@ -636,9 +643,9 @@ def grpc_route_problems(
     *,
     gateway: GrpcGateway,
     hostnames: Sequence[str],
-    service: GrpcServiceInfo | None = None,
+    service: GrpcServiceRef | None = None,
     matches: Sequence[GrpcMethodMatch] = (),
-    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceInfo]] = (),
+    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceRef]] = (),
     host_field: str = "hostnames",
     routes_field: str = "routes",
 ) -> list[str]:
@@ -710,9 +717,9 @@ def grpc_route_object(
     name: str,
     gateway: GrpcGateway,
     hostnames: tuple[str, ...],
-    service: GrpcServiceInfo | None = None,
+    service: GrpcServiceRef | None = None,
     matches: tuple[GrpcMethodMatch, ...] = (),
-    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceInfo]] = (),
+    routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceRef]] = (),
     labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The GRPCRoute that sends `hostnames` to the given services.

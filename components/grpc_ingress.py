@@ -25,7 +25,6 @@ from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import field_validator
 
 from ._ordering import Component
 from ._validation import (
@@ -34,6 +33,7 @@ from ._validation import (
     check_annotation_keys,
     check_dns_subdomain,
     check_label_map,
+    field_validator,
 )
 from .certificates import (
     CertificateAuthority,
@@ -55,7 +55,7 @@ from .grpc_gateway import (
     grpc_route_object,
     grpc_route_problems,
 )
-from .grpc_service import GrpcService, GrpcServiceInfo
+from .grpc_service import GrpcService, GrpcServiceRef
 from .nginx_ingress_controller import NginxIngressController
 from .peers import PeerRef
 
@@ -335,7 +335,7 @@ class GrpcIngress(Component):
     """An Ingress (networking.k8s.io/v1) for gRPC on ingress-nginx, its TLS Secret, and with
     GRPCS the backends' certificates."""
 
-    backends: tuple[GrpcServiceInfo, ...]
+    backends: tuple[GrpcServiceRef, ...]
     """The services it fronts (the default `service` first, then `routes` in order)."""
     via: str
     """`ingress-nginx` (an Ingress) or `gateway-api` (a GRPCRoute), from the controller given."""
@@ -449,10 +449,10 @@ class GrpcIngress(Component):
             for svc in services:
                 assert svc.args.tls is not None  # GRPCS: every service serves TLS (checked)
                 issue_tls_secret(
-                    f"{name}-backend-{svc.info.name}-tls",
+                    f"{name}-backend-{svc.ref.name}-tls",
                     issuer=issuer,
-                    dns_names=kubernetes_service_dns_names(svc.info.name, svc.info.namespace),
-                    namespace=svc.info.namespace,
+                    dns_names=kubernetes_service_dns_names(svc.ref.name, svc.ref.namespace),
+                    namespace=svc.ref.namespace,
                     secret_name=svc.args.tls.secret_name,
                     validity_hours=BACKEND_CERT_VALIDITY_HOURS,
                     early_renewal_hours=BACKEND_CERT_EARLY_RENEWAL_HOURS,
@@ -474,7 +474,7 @@ class GrpcIngress(Component):
                 "pathType": "Prefix",
                 "backend": {"service": {"name": info.name, "port": {"number": info.port}}},
             }
-            for path, info in ((path, svc.info) for path, svc in paths)
+            for path, info in ((path, svc.ref) for path, svc in paths)
         ]
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
@@ -570,13 +570,13 @@ class GrpcIngress(Component):
                 "GrpcIngress with service= per host, all hosts on the GrpcGateway), or use the "
                 "ingress-nginx path for routing by service name."
             )
-        default = next((svc.info for path, svc in paths if path == "/"), None)
+        default = next((svc.ref for path, svc in paths if path == "/"), None)
         if paths:
             # Host, certificate and namespace checks, reported with the problems above.
             problems += grpc_route_problems(
                 gateway=gateway,
                 hostnames=(args.host,),
-                service=default or paths[0][1].info,
+                service=default or paths[0][1].ref,
                 host_field="host",
             )
         if problems:
@@ -669,13 +669,13 @@ class GrpcIngress(Component):
         *,
         kind: str,
     ) -> tuple[
-        list[tuple[str, GrpcService]], list[GrpcService], tuple[GrpcServiceInfo, ...], str, str
+        list[tuple[str, GrpcService]], list[GrpcService], tuple[GrpcServiceRef, ...], str, str
     ]:
         """Checks shared by both paths. Returns the paths, the distinct services, their infos,
         the object name and the (single) namespace; appends problems instead of raising."""
         paths = cls._paths(service, routes, problems)
         services = cls._unique([svc for _, svc in sorted(paths, key=lambda p: p[0] != "/")])
-        infos = tuple(svc.info for svc in services)
+        infos = tuple(svc.ref for svc in services)
         object_name = args.ingress_name or name
         if args.ingress_name is None:
             try:
@@ -728,7 +728,7 @@ class GrpcIngress(Component):
         return paths
 
     @staticmethod
-    def _protocol_problems(args: GrpcIngressArgs, infos: tuple[GrpcServiceInfo, ...]) -> list[str]:
+    def _protocol_problems(args: GrpcIngressArgs, infos: tuple[GrpcServiceRef, ...]) -> list[str]:
         problems = []
         for info in infos:
             if args.backend_protocol == "GRPCS" and not info.tls:
@@ -749,14 +749,14 @@ class GrpcIngress(Component):
         """Each Kubernetes Service once (a service may serve `/` and some routes)."""
         seen: dict[tuple[str, str], GrpcService] = {}
         for svc in services:
-            seen.setdefault((svc.info.namespace, svc.info.name), svc)
+            seen.setdefault((svc.ref.namespace, svc.ref.name), svc)
         return list(seen.values())
 
     def _warn(
         self,
         args: GrpcIngressArgs,
         controller: NginxIngressController,
-        infos: tuple[GrpcServiceInfo, ...],
+        infos: tuple[GrpcServiceRef, ...],
     ) -> None:
         idle = args.stream_idle_timeout_seconds
         if idle is not None and idle > controller.client_body_timeout_seconds:

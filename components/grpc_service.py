@@ -11,22 +11,28 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
+from ._inputs import fmt, gate, is_output, lift
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
+    FieldError,
     InvalidArgumentError,
     check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
     check_label_map,
     check_port,
+    check_range,
+    field_validator,
+    model_validator,
+    validate_model,
 )
 from .peers import PeerRef
 
@@ -35,7 +41,8 @@ __all__ = [
     "AutoscalingArgs",
     "GrpcService",
     "GrpcServiceArgs",
-    "GrpcServiceInfo",
+    "GrpcServiceRef",
+    "ImagePullPolicy",
     "ProbeArgs",
     "ResourcesArgs",
     "SecurityArgs",
@@ -75,6 +82,14 @@ def parse_quantity(value: str) -> float:
     return float(m.group(1)) * _SUFFIX[m.group(3) or ""]
 
 
+class ImagePullPolicy(str, Enum):
+    """When the kubelet pulls the image."""
+
+    ALWAYS = "Always"
+    IF_NOT_PRESENT = "IfNotPresent"
+    NEVER = "Never"
+
+
 HEALTH_PORT_NAME = "grpc-health"
 MESH_INJECT_ANNOTATION = "linkerd.io/inject"
 TLS_MOUNT_PATH = "/etc/grpc-kube/tls"
@@ -85,13 +100,13 @@ class ResourcesArgs(ArgsModel):
     (checkov CKV_K8S_10-13) flag containers without them and because an unbounded pod can starve
     its neighbours."""
 
-    cpu_request: str = "100m"
+    cpu_request: pulumi.Input[str] = "100m"
     """CPU request (default `100m`)."""
-    cpu_limit: str | None = "1"
+    cpu_limit: pulumi.Input[str] | None = "1"
     """CPU limit (default `1`); None removes it (some teams avoid CFS throttling)."""
-    memory_request: str = "128Mi"
+    memory_request: pulumi.Input[str] = "128Mi"
     """Memory request (default `128Mi`)."""
-    memory_limit: str = "256Mi"
+    memory_limit: pulumi.Input[str] = "256Mi"
     """Memory limit (default `256Mi`)."""
 
     @field_validator("cpu_request", "cpu_limit", "memory_request", "memory_limit")
@@ -152,28 +167,48 @@ class ProbeArgs(ArgsModel):
 
     enabled: bool = True
     """Default True. Turn off for servers that do not implement grpc.health.v1."""
-    service: str = ""
+    service: pulumi.Input[str] = ""
     """Service name sent in the HealthCheckRequest (default "": the server's overall health)."""
-    initial_delay_seconds: int = Field(default=0, ge=0)
+    initial_delay_seconds: pulumi.Input[int] = 0
     """Seconds before the first readiness probe (default 0; liveness waits at least 10)."""
-    period_seconds: int = Field(default=10, ge=1)
+    period_seconds: pulumi.Input[int] = 10
     """Seconds between probes (default 10, the Kubernetes default)."""
-    timeout_seconds: int = Field(default=1, ge=1)
+    timeout_seconds: pulumi.Input[int] = 1
     """Seconds a probe may take (default 1)."""
-    failure_threshold: int = Field(default=3, ge=1)
+    failure_threshold: pulumi.Input[int] = 3
     """Failures in a row before not-ready / restart (default 3)."""
+
+    @field_validator("initial_delay_seconds")
+    @classmethod
+    def _delay(cls, v: int) -> int:
+        return check_range(v, low=0)
+
+    @field_validator("period_seconds", "timeout_seconds", "failure_threshold")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        return check_range(v, low=1)
 
 
 class AutoscalingArgs(ArgsModel):
     """A HorizontalPodAutoscaler (autoscaling/v2) on CPU. When set, the Deployment's replica
     count is left to the HPA (not written by Pulumi, so updates do not fight the autoscaler)."""
 
-    min_replicas: int = Field(default=2, ge=1)
+    min_replicas: pulumi.Input[int] = 2
     """Default 2: one pod per zone failure is survivable and the PDB can allow one eviction."""
-    max_replicas: int = Field(default=10, ge=1)
+    max_replicas: pulumi.Input[int] = 10
     """Upper bound for the HPA (default 10); must be at least min_replicas."""
-    target_cpu_utilization: int = Field(default=70, ge=1, le=100)
+    target_cpu_utilization: pulumi.Input[int] = 70
     """Average CPU utilisation (percent of the request) the HPA aims for (default 70)."""
+
+    @field_validator("min_replicas", "max_replicas")
+    @classmethod
+    def _replicas(cls, v: int) -> int:
+        return check_range(v, low=1)
+
+    @field_validator("target_cpu_utilization")
+    @classmethod
+    def _percent(cls, v: int) -> int:
+        return check_range(v, low=1, high=100)
 
     @model_validator(mode="after")
     def _range(self) -> AutoscalingArgs:
@@ -189,7 +224,7 @@ class ServerTlsArgs(ArgsModel):
     """The server serves TLS itself (for ingress `GRPCS`): a `kubernetes.io/tls` Secret is mounted
     read-only and its paths passed as GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE."""
 
-    secret_name: str
+    secret_name: pulumi.Input[str]
     """Name of a `kubernetes.io/tls` Secret in the service's namespace."""
 
     @field_validator("secret_name")
@@ -201,22 +236,24 @@ class ServerTlsArgs(ArgsModel):
 class GrpcServiceArgs(ArgsModel):
     """Arguments of GrpcService. Only `image` and `namespace` are required."""
 
-    image: str
+    image: pulumi.Input[str]
     """Container image, with a fixed tag or digest (`repo/app:1.2.3` or `repo/app@sha256:...`);
     `latest` or no tag is refused because a rollout could silently change the code."""
-    namespace: str
+    namespace: pulumi.Input[str]
     """Namespace to deploy into. Required: the `default` namespace is a scanner finding
     (CKV_K8S_21) and meshing/policies are per namespace."""
-    service_name: str | None = None
+    service_name: pulumi.Input[str] | None = None
     """Kubernetes name of the Service, Deployment and ServiceAccount (default: the component's
     name). Clients dial `<service_name>.<namespace>.svc.cluster.local`."""
-    replicas: int = Field(default=2, ge=1, le=1000)
-    """Pod count (default 2: balancing needs more than one pod). Ignored when autoscaling is set."""
-    port: int = 80
-    """Service port (default 80, as in the founding example)."""
-    container_port: int = 50051
+    replicas: pulumi.Input[int] = 2
+    """Pod count (default 2: balancing needs more than one pod). Ignored when autoscaling is set.
+    Given as an Output, the PodDisruptionBudget (maxUnavailable 1) is created whatever it
+    resolves to, since a plain count of 1 is the only case that leaves it out."""
+    port: pulumi.Input[int] = 80
+    """Service port (default 80)."""
+    container_port: pulumi.Input[int] = 50051
     """Port the server listens on in the container (default 50051)."""
-    health_port: int | None = None
+    health_port: pulumi.Input[int] | None = None
     """A separate plaintext port serving only grpc.health.v1 (default None: probes use
     container_port). Needed when the server serves TLS (kubelet gRPC probes cannot speak TLS),
     and under a strict mesh inbound policy (MeshAuthorization opens only this port to kubelet
@@ -224,7 +261,7 @@ class GrpcServiceArgs(ArgsModel):
     headless: bool = False
     """`clusterIP: None` for client-side balancing (default False). The component then exposes
     `client_target` and `client_service_config`."""
-    max_connection_age_seconds: int | None = Field(default=None, ge=1)
+    max_connection_age_seconds: pulumi.Input[int] | None = None
     """Hint passed to the server as GRPC_SERVER_MAX_CONNECTION_AGE_MS so clients reconnect and
     re-resolve DNS. Default: 30 when headless (new pods get traffic within ~30 s), else unset."""
     probes: ProbeArgs = ProbeArgs()
@@ -241,22 +278,22 @@ class GrpcServiceArgs(ArgsModel):
     mesh: bool = False
     """Add `linkerd.io/inject: enabled` to the pod template (default False). Not needed when the
     namespace is meshed (MeshEnabledNamespace), harmless if both."""
-    pod_annotations: dict[str, str] = {}
+    pod_annotations: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Extra pod template annotations (e.g. Linkerd `config.linkerd.io/*`)."""
-    labels: dict[str, str] = {}
+    labels: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Extra labels on every object and pod (never used in selectors)."""
-    env: dict[str, str] = {}
-    """Extra environment variables (plain values only; do not put secrets here)."""
-    args: tuple[str, ...] = ()
+    env: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
+    """Extra environment variables (values written into the pod spec: do not put secrets here)."""
+    args: pulumi.Input[list[pulumi.Input[str]]] = []
     """Container args (default: the image's)."""
     http2_debug: bool = False
     """Troubleshooting: set GODEBUG=http2debug=2 (Go servers log every HTTP/2 frame). Noisy;
     default False."""
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "Always"
+    image_pull_policy: ImagePullPolicy = ImagePullPolicy.ALWAYS
     """Default Always (checkov CKV_K8S_15); with a digest-pinned image IfNotPresent is as safe."""
     tls: ServerTlsArgs | None = None
     """Serve TLS from a mounted Secret (default None: plaintext h2c)."""
-    termination_grace_period_seconds: int = Field(default=30, ge=0)
+    termination_grace_period_seconds: pulumi.Input[int] = 30
     """Time for in-flight streams to finish on shutdown (default 30)."""
 
     @field_validator("namespace")
@@ -273,6 +310,21 @@ class GrpcServiceArgs(ArgsModel):
     @classmethod
     def _port(cls, v: int | None) -> int | None:
         return None if v is None else check_port(v)
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, v: int) -> int:
+        return check_range(v, low=1, high=1000)
+
+    @field_validator("max_connection_age_seconds")
+    @classmethod
+    def _age(cls, v: int | None) -> int | None:
+        return None if v is None else check_range(v, low=1)
+
+    @field_validator("termination_grace_period_seconds")
+    @classmethod
+    def _grace(cls, v: int) -> int:
+        return check_range(v, low=0)
 
     @field_validator("labels")
     @classmethod
@@ -334,62 +386,120 @@ class GrpcServiceArgs(ArgsModel):
     @model_validator(mode="after")
     def _combinations(self) -> GrpcServiceArgs:
         if self.health_port is not None and self.health_port == self.container_port:
-            raise ValueError(
+            raise FieldError(
+                "health_port",
+                self.health_port,
                 f"health_port ({self.health_port}) equals container_port. Fix: leave health_port "
-                "unset to probe the main port, or pick a different port."
+                "unset to probe the main port, or pick a different port.",
             )
         if self.tls is not None and self.probes.enabled and self.health_port is None:
-            raise ValueError(
+            raise FieldError(
+                "tls",
+                self.tls.secret_name,
                 "tls is set and probes are on, but kubelet gRPC probes cannot speak TLS. Fix: "
                 "serve grpc.health.v1 in plaintext on a health_port (e.g. 8086), or set "
-                "probes.enabled=False."
+                "probes.enabled=False.",
             )
         return self
 
 
-@dataclass(frozen=True)
-class GrpcServiceInfo:
-    """Plain facts about a GrpcService, known before deployment. Other components (GrpcIngress,
-    ZeroTrustPolicy, mesh authorization) read these instead of taking hand-typed names/ports."""
+class GrpcServiceRef(ArgsModel):
+    """A gRPC service as other components need it (GrpcIngress, GrpcRoute, ZeroTrustPolicy,
+    MeshAuthorization): its names, ports and pod labels.
 
-    name: str
-    namespace: str
-    port: int
-    container_port: int
-    health_port: int | None
-    selector_labels: dict[str, str] = field(hash=False)
-    service_account: str
-    headless: bool
-    mesh: bool
-    tls: bool
+    This is the one way to hand a service over: `GrpcService.ref` gives it for a service this
+    program deploys; build one yourself, from plain values or Outputs, for a service deployed
+    elsewhere (another stack, another tool, another language). In Python, components also take
+    the GrpcService object itself and read its `ref`."""
+
+    name: pulumi.Input[str]
+    """The Kubernetes Service name."""
+    namespace: pulumi.Input[str]
+    """The Service's namespace."""
+    port: pulumi.Input[int] = 80
+    """The Service port (default 80)."""
+    container_port: pulumi.Input[int] = 50051
+    """The port the pods listen on (default 50051): NetworkPolicies and headless clients use it."""
+    health_port: pulumi.Input[int] | None = None
+    """The pods' separate plaintext grpc.health.v1 port, if any (default None)."""
+    selector_labels: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    """Labels that select exactly the service's pods (default `app.kubernetes.io/name: <name>`,
+    what GrpcService sets)."""
+    service_account: pulumi.Input[str] | None = None
+    """The pods' ServiceAccount, their mesh identity (default: the Service name, as GrpcService
+    names it)."""
+    headless: bool = False
+    """The Service has no cluster IP; clients balance over the pod addresses (default False)."""
+    mesh: bool = False
+    """The pods run a Linkerd proxy (default False)."""
+    tls: bool = False
+    """The pods serve TLS themselves (default False: h2c)."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, what="Service name")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns_label(v, what="namespace", must_start_with_letter=False)
+
+    @field_validator("port", "container_port", "health_port")
+    @classmethod
+    def _port(cls, v: int | None) -> int | None:
+        return None if v is None else check_port(v)
+
+    @field_validator("selector_labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is not None:
+            check_label_map(v, what="selector_labels")
+            if not v:
+                raise ValueError(
+                    "an empty selector would select every pod of the namespace. Fix: give the "
+                    "labels of the service's pods, or leave it unset."
+                )
+        return v
 
     @property
-    def dns_name(self) -> str:
-        return f"{self.name}.{self.namespace}.svc.cluster.local"
+    def pod_labels(self) -> Any:
+        """`selector_labels`, or GrpcService's own selector when unset."""
+        if self.selector_labels is not None:
+            return self.selector_labels
+        return lift(lambda n: {"app.kubernetes.io/name": n}, self.name)
 
     @property
-    def client_target(self) -> str:
+    def account(self) -> Any:
+        """`service_account`, or the Service name (GrpcService's choice) when unset."""
+        return self.service_account if self.service_account is not None else self.name
+
+    @property
+    def dns_name(self) -> Any:
+        """`<name>.<namespace>.svc.cluster.local` (an Output when either part is one)."""
+        return fmt("{}.{}.svc.cluster.local", self.name, self.namespace)
+
+    @property
+    def client_target(self) -> Any:
         """gRPC target for client-side balancing. A headless Service's DNS answers with pod IPs
         and no port mapping, so clients dial the container port, not the Service port."""
-        return f"dns:///{self.dns_name}:{self.container_port}"
+        return fmt("dns:///{}:{}", self.dns_name, self.container_port)
 
     @property
     def peer(self) -> PeerRef:
         """These pods, for policies. Callers reach them on `container_port`."""
         return PeerRef(
             namespace=self.namespace,
-            pod_labels=dict(self.selector_labels),
-            service_account=self.service_account,
+            pod_labels=self.pod_labels,
+            service_account=self.account,
             meshed=self.mesh,
             ports=(self.container_port,),
         )
 
     @property
-    def mesh_identity(self) -> str:
+    def mesh_identity(self) -> Any:
         """Linkerd identity of the pods (ServiceAccount based, default cluster domain)."""
-        identity = self.peer.mesh_identity
-        assert identity is not None  # a GrpcService always has its ServiceAccount
-        return identity
+        return self.peer.mesh_identity
 
 
 def _name_from_component(name: str) -> str:
@@ -405,6 +515,10 @@ def _name_from_component(name: str) -> str:
         ) from None
 
 
+def _millis(seconds: int) -> str:
+    return str(seconds * 1000)
+
+
 ROUND_ROBIN_SERVICE_CONFIG = json.dumps(
     {"loadBalancingConfig": [{"round_robin": {}}]}, separators=(",", ":")
 )
@@ -414,16 +528,27 @@ class GrpcService(Component):
     """A gRPC server: ServiceAccount, Deployment, Service, PodDisruptionBudget (more than one
     replica), HorizontalPodAutoscaler (with `autoscaling`)."""
 
-    info: GrpcServiceInfo
+    ref: GrpcServiceRef
+    """The service as other components take it (names, ports, pod labels; values are Outputs
+    where the arguments were)."""
     peer: PeerRef
+    """The service's pods, for policies."""
     service_name: pulumi.Output[str]
+    """The Kubernetes Service name (resolves once the Service exists)."""
     namespace: pulumi.Output[str]
+    """The namespace."""
     port: pulumi.Output[int]
+    """The Service port."""
     dns_name: pulumi.Output[str]
+    """`<service>.<namespace>.svc.cluster.local`."""
     selector_labels: pulumi.Output[dict[str, str]]
+    """The labels that select the pods."""
     service_account_name: pulumi.Output[str]
+    """The pods' ServiceAccount (their mesh identity)."""
     client_target: pulumi.Output[str] | None
+    """Headless only: the `dns:///...` target for client-side round_robin."""
     client_service_config: pulumi.Output[str] | None
+    """Headless only: the gRPC service config selecting round_robin."""
 
     def __init__(
         self,
@@ -431,22 +556,27 @@ class GrpcService(Component):
         args: GrpcServiceArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if not isinstance(args, GrpcServiceArgs):
-            raise TypeError(
-                f"GrpcService {name!r}: args must be a GrpcServiceArgs, got {type(args).__name__}. "
-                "Fix: GrpcService(name, GrpcServiceArgs(image=..., namespace=...))."
-            )
-        k8s_name = args.service_name or _name_from_component(name)
+        where = f"GrpcService {name!r}"
+        args = validate_model(GrpcServiceArgs, args, where=where)
+        k8s_name = args.service_name if args.service_name is not None else None
+        if k8s_name is None:
+            k8s_name = _name_from_component(name)
         super().__init__("GrpcService", name, opts)
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
         self.args = args
         selector = {"app.kubernetes.io/name": k8s_name}
-        labels = {
-            **args.labels,
-            **selector,
-            "app.kubernetes.io/component": "grpc-server",
-            "app.kubernetes.io/managed-by": "grpc-kube",
-        }
-        self.info = GrpcServiceInfo(
+        labels = lift(
+            lambda extra, n: {
+                **extra,
+                "app.kubernetes.io/name": n,
+                "app.kubernetes.io/component": "grpc-server",
+                "app.kubernetes.io/managed-by": "grpc-kube",
+            },
+            args.labels,
+            k8s_name,
+        )
+        self.ref = GrpcServiceRef(
             name=k8s_name,
             namespace=args.namespace,
             port=args.port,
@@ -458,7 +588,7 @@ class GrpcService(Component):
             mesh=args.mesh,
             tls=args.tls is not None,
         )
-        self.peer = self.info.peer
+        self.peer = self.ref.peer
         # depends_on reaches the children through Component (see _ordering).
         child = pulumi.ResourceOptions(parent=self)
 
@@ -504,7 +634,9 @@ class GrpcService(Component):
         )
 
         min_pods = args.autoscaling.min_replicas if args.autoscaling else args.replicas
-        if min_pods > 1:
+        # A count that is an Output is not known yet; a PDB allowing one eviction is harmless
+        # at any count, so it is created then.
+        if is_output(min_pods) or min_pods > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
                 metadata=meta(),
@@ -541,16 +673,19 @@ class GrpcService(Component):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
             )
 
-        # Names are chosen here, not by the engine: tie them to the resources so dependents wait.
-        self.service_name = service.id.apply(lambda _: k8s_name)
+        # Tie the names to the resources that carry them, so dependents wait for those.
+        self.service_name = pulumi.Output.all(service.id, k8s_name).apply(lambda v: v[1])
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.port = pulumi.Output.from_input(args.port)
-        self.dns_name = self.service_name.apply(lambda n: f"{n}.{args.namespace}.svc.cluster.local")
+        self.dns_name = pulumi.Output.all(self.service_name, self.namespace).apply(
+            lambda v: f"{v[0]}.{v[1]}.svc.cluster.local"
+        )
         self.selector_labels = pulumi.Output.from_input(selector)
-        self.service_account_name = sa.id.apply(lambda _: k8s_name)
+        self.service_account_name = pulumi.Output.all(sa.id, k8s_name).apply(lambda v: v[1])
         if args.headless:
-            target = self.info.client_target
-            self.client_target = self.service_name.apply(lambda _: target)
+            self.client_target = pulumi.Output.all(self.service_name, self.ref.client_target).apply(
+                lambda v: v[1]
+            )
             self.client_service_config = pulumi.Output.from_input(ROUND_ROBIN_SERVICE_CONFIG)
         else:
             self.client_target = None
@@ -570,24 +705,29 @@ class GrpcService(Component):
 
     @staticmethod
     def _deployment_spec(
-        k8s_name: str, args: GrpcServiceArgs, selector: dict[str, str], labels: dict[str, str]
+        k8s_name: Any, args: GrpcServiceArgs, selector: dict[str, Any], labels: Any
     ) -> dict[str, Any]:
         sec = args.security
         env: list[dict[str, Any]] = [
-            {"name": "GRPC_PORT", "value": str(args.container_port)},
+            {"name": "GRPC_PORT", "value": lift(str, args.container_port)},
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         ]
-        age = args.max_connection_age_seconds or (30 if args.headless else None)
+        age = args.max_connection_age_seconds
+        if age is None and args.headless:
+            age = 30
         if age is not None:
-            env.append({"name": "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "value": str(age * 1000)})
+            env.append({"name": "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "value": lift(_millis, age)})
         if args.health_port is not None:
-            env.append({"name": "GRPC_HEALTH_PORT", "value": str(args.health_port)})
+            env.append({"name": "GRPC_HEALTH_PORT", "value": lift(str, args.health_port)})
         if args.http2_debug:
             env.append({"name": "GODEBUG", "value": "http2debug=2"})
         if args.tls is not None:
             env.append({"name": "GRPC_TLS_CERT_FILE", "value": f"{TLS_MOUNT_PATH}/tls.crt"})
             env.append({"name": "GRPC_TLS_KEY_FILE", "value": f"{TLS_MOUNT_PATH}/tls.key"})
-        env += [{"name": k, "value": v} for k, v in sorted(args.env.items())]
+        user_env = lift(
+            lambda extra: [{"name": k, "value": v} for k, v in sorted(extra.items())], args.env
+        )
+        all_env: Any = lift(lambda own, extra: own + extra, env, user_env)
 
         ports: list[dict[str, Any]] = [
             {"name": PORT_NAME, "containerPort": args.container_port, "protocol": "TCP"}
@@ -602,7 +742,7 @@ class GrpcService(Component):
             "image": args.image,
             "imagePullPolicy": args.image_pull_policy,
             "ports": ports,
-            "env": env,
+            "env": all_env,
             "resources": {
                 "requests": {
                     "cpu": args.resources.cpu_request,
@@ -628,12 +768,13 @@ class GrpcService(Component):
             },
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
-        if args.args:
-            container["args"] = list(args.args)
+        if is_output(args.args) or args.args:
+            container["args"] = args.args
         if args.probes.enabled:
             p = args.probes
-            grpc_probe: dict[str, Any] = {"port": args.health_port or args.container_port}
-            if p.service:
+            probe_port = args.health_port if args.health_port is not None else args.container_port
+            grpc_probe: dict[str, Any] = {"port": probe_port}
+            if is_output(p.service) or p.service:
                 grpc_probe["service"] = p.service
             base = {
                 "grpc": grpc_probe,
@@ -645,7 +786,7 @@ class GrpcService(Component):
             # Liveness waits longer: restarting a slow-starting server helps nobody.
             container["livenessProbe"] = {
                 **base,
-                "initialDelaySeconds": max(p.initial_delay_seconds, 10),
+                "initialDelaySeconds": lift(lambda d: max(d, 10), p.initial_delay_seconds),
             }
         volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
         if args.tls is not None:
@@ -659,11 +800,10 @@ class GrpcService(Component):
                 }
             )
 
-        annotations = dict(args.pod_annotations)
-        if args.mesh:
-            annotations[MESH_INJECT_ANNOTATION] = "enabled"
+        inject = {MESH_INJECT_ANNOTATION: "enabled"} if args.mesh else {}
+        annotations = lift(lambda extra: {**extra, **inject}, args.pod_annotations)
         pod_meta: dict[str, Any] = {"labels": labels}
-        if annotations:
+        if is_output(annotations) or annotations:
             pod_meta["annotations"] = annotations
 
         pod_spec: dict[str, Any] = {

@@ -19,11 +19,11 @@ from typing import Any, Literal, get_args
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo
 
 from ._helm import deep_merge
 from ._ordering import Component
-from ._validation import ArgsModel, InvalidArgumentError, check_cidr
+from ._validation import ArgsModel, InvalidArgumentError, check_cidr, field_validator
 from .certificates import (
     Certificate,
     CertificateArgs,

@@ -21,7 +21,6 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import field_validator
 
 from ._ordering import Component
 from ._validation import (
@@ -30,6 +29,7 @@ from ._validation import (
     check_cidr,
     check_dns_label,
     check_dns_subdomain,
+    field_validator,
 )
 from .grpc_service import HEALTH_PORT_NAME, PORT_NAME, GrpcService
 from .linkerd_control_plane import LinkerdControlPlane
@@ -105,7 +105,7 @@ def _client_ref(index: int, client: object) -> tuple[ServiceAccountRef | None, s
     """The ServiceAccount of one allowed client, or a problem line."""
     where = f"allow[{index}]"
     if isinstance(client, GrpcService):
-        return ServiceAccountRef(client.info.namespace, client.info.service_account), None
+        return ServiceAccountRef(client.ref.namespace, client.ref.service_account), None
     if isinstance(client, ServiceAccountRef):
         return client, None
     if isinstance(client, PeerRef):
@@ -168,7 +168,7 @@ class MeshAuthorization(Component):
                 ],
             )
         problems: list[str] = []
-        info = server.info
+        info = server.ref
         if server.args.probes.enabled and info.health_port is None:
             problems.append(
                 f"server: {info.name!r} has kubelet gRPC probes on its gRPC port, which this "

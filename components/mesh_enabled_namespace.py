@@ -15,10 +15,15 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import field_validator
 
 from ._ordering import Component
-from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, check_label_map
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_dns_label,
+    check_label_map,
+    field_validator,
+)
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .linkerd_control_plane import LINKERD_NAMESPACE, InboundPolicy, LinkerdControlPlane
 

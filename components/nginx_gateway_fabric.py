@@ -17,11 +17,10 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import field_validator
 
 from ._helm import deep_merge
 from ._ordering import Component
-from ._validation import ArgsModel, check_dns_label
+from ._validation import ArgsModel, check_dns_label, field_validator
 from .gateway_api_crds import GatewayApiCrds
 
 __all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGatewayFabricArgs"]

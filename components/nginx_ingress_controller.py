@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
 from ._ordering import Component
 from ._validation import (
@@ -25,6 +25,8 @@ from ._validation import (
     check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
+    field_validator,
+    model_validator,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .peers import PeerRef

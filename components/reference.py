@@ -8,8 +8,11 @@ never drift from the code: `tests/test_readme.py` regenerates every table and co
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import re
 import sys
+import types
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,11 +53,35 @@ def _collect(annotation: Any, out: dict[str, type[BaseModel]]) -> None:
 
 
 def _type_name(annotation: Any) -> str:
+    inner = _input_of(annotation)
+    if inner is not None:
+        return f"Input[{_type_name(inner)}]"
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) > 1 and _input_of(typing.Union[tuple(rest)]) is not None:
+            return f"{_type_name(typing.Union[tuple(rest)])} | None"
+    if typing.get_origin(annotation) in (list, dict):
+        names = ", ".join(_type_name(a) for a in args)
+        return f"{typing.get_origin(annotation).__name__}[{names}]"
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
     # Drop module paths (`grpc_kube.grpc_service.ProbeArgs` -> `ProbeArgs`), but leave quoted
     # Literal values such as 'v1.5.1' alone.
     text = re.sub(r"(?<!['\w.])(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
     return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def _input_of(annotation: Any) -> Any:
+    """T for `pulumi.Input[T]` (`T | Awaitable[T] | Output[T]`), else None."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType) or len(args) != 3:
+        return None
+    plain, awaitable, output = args
+    if typing.get_origin(awaitable) is not collections.abc.Awaitable:
+        return None
+    if typing.get_origin(output) is None or output.__origin__.__name__ != "Output":
+        return None
+    return plain
 
 
 def _default(field: Any) -> str:

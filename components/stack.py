@@ -18,9 +18,16 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
-from ._validation import ArgsModel, InvalidArgumentError, check_dns_label, validate_model
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_dns_label,
+    field_validator,
+    model_validator,
+    validate_model,
+)
 from .certificates import CertificateAuthority, CertificateAuthorityArgs
 from .gateway_api_crds import GatewayApiCrds
 from .grpc_gateway import GrpcGateway, GrpcGatewayArgs
@@ -526,7 +533,7 @@ def _build_ingress(ing: IngressConfig, out: Deployment, crds: GatewayApiCrds | N
         hosts = ing.gateway.hostnames or tuple(dict.fromkeys(r.host for r in ing.routes))
         route_ns = ing.gateway.route_namespaces or tuple(
             dict.fromkeys(
-                out.services[ref].info.namespace
+                out.services[ref].ref.namespace
                 for r in ing.routes
                 for ref in ([r.service] if r.service else []) + list(r.routes.values())
             )
@@ -565,7 +572,7 @@ def _build_ingress(ing: IngressConfig, out: Deployment, crds: GatewayApiCrds | N
 
 def _namespace_of(route: RouteConfig, out: Deployment) -> list[pulumi.Resource]:
     ref = route.service or next(iter(route.routes.values()))
-    ns = out.services[ref].info.namespace
+    ns = out.services[ref].ref.namespace
     return [out.namespaces[ns]] if ns in out.namespaces else []
 
 
@@ -582,7 +589,7 @@ def _build_authorizations(config: StackConfig, out: Deployment) -> None:
     entry = _entry_peer(out)
     for server, callers in config.callers().items():
         svc = out.services[server]
-        if svc.info.namespace not in meshed_ns or not callers:
+        if svc.ref.namespace not in meshed_ns or not callers:
             continue
         allow: list[GrpcService | PeerRef] = [
             out.services[c] for c in callers if c != INGRESS_CALLER
@@ -594,7 +601,7 @@ def _build_authorizations(config: StackConfig, out: Deployment) -> None:
             server=svc,
             allow=allow,
             control_plane=out.control_plane,
-            opts=pulumi.ResourceOptions(depends_on=[out.namespaces[svc.info.namespace]]),
+            opts=pulumi.ResourceOptions(depends_on=[out.namespaces[svc.ref.namespace]]),
         )
 
 
@@ -603,13 +610,13 @@ def _build_policies(config: StackConfig, out: Deployment) -> None:
         Allow(out.services[c.client], out.services[c.server]) for c in config.connections
     ]
     for ns in config.namespaces:
-        in_ns = [s for s in out.services.values() if s.info.namespace == ns.name]
+        in_ns = [s for s in out.services.values() if s.ref.namespace == ns.name]
         if not in_ns:
             continue
         local = [
             a
             for a in connections
-            if ns.name in (a.client.info.namespace, a.server.info.namespace)  # type: ignore[union-attr]
+            if ns.name in (a.client.ref.namespace, a.server.ref.namespace)  # type: ignore[union-attr]
         ]
         ingresses = [r for r in out.routes.values() if r.namespace == ns.name]
         ns_obj = out.namespaces.get(ns.name)
@@ -636,9 +643,9 @@ def _export(config: StackConfig, out: Deployment) -> None:
         "services",
         {
             name: {
-                "dns_name": s.info.dns_name,
-                "port": s.info.port,
-                **({"client_target": s.info.client_target} if s.info.headless else {}),
+                "dns_name": s.ref.dns_name,
+                "port": s.ref.port,
+                **({"client_target": s.ref.client_target} if s.ref.headless else {}),
             }
             for name, s in out.services.items()
         },
@@ -661,7 +668,7 @@ def troubleshooting(config: StackConfig, out: Deployment) -> list[str]:
     """The founding document's troubleshooting list, as commands for this stack."""
     steps: list[str] = []
     for name, svc in out.services.items():
-        i = svc.info
+        i = svc.ref
         steps.append(
             f"# {name}: backend logs\n"
             f"kubectl -n {i.namespace} logs -l {_selector(i.selector_labels)} "

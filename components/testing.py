@@ -308,7 +308,8 @@ def run_program(
 
     `config` keys are stack config keys; a key without a namespace gets the project's
     (`services` -> `grpc-kube:services`). Non-string values are JSON-encoded, as the CLI does for
-    structured config. Exceptions the program raises propagate unchanged.
+    structured config. Exceptions the program raises propagate unchanged, with a `recording`
+    attribute holding what was registered before the failure.
     """
     mocks = RecordingMocks()
     monitor = _RecordingMonitor(mocks)
@@ -347,7 +348,12 @@ def run_program(
             for key, value in outs.items():
                 exported[key] = await pulumi.Output.from_input(value).future()
 
-        loop.run_until_complete(main())
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:
+            # What reached the engine before the failure, for tests that check nothing did.
+            exc.recording = Recording(monitor.recorded, {}, capture.records)  # type: ignore[attr-defined]
+            raise
     finally:
         _sdk_resource._get_stack_trace = saved_stack_trace
         loop.run_until_complete(loop.shutdown_default_executor())

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import ValidationInfo
 
 from ._ordering import Component
 from ._validation import (
@@ -31,8 +31,10 @@ from ._validation import (
     check_dns_subdomain,
     check_label_map,
     check_port,
+    field_validator,
+    model_validator,
 )
-from .grpc_service import GrpcService, GrpcServiceInfo
+from .grpc_service import GrpcService, GrpcServiceRef
 from .linkerd_control_plane import CONTROL_PLANE_PORTS as LINKERD_CONTROL_PLANE_PORTS
 from .linkerd_control_plane import PROXY_ADMIN_PORT as LINKERD_PROXY_ADMIN_PORT
 from .linkerd_control_plane import PROXY_INBOUND_PORT as LINKERD_PROXY_INBOUND_PORT
@@ -621,7 +623,7 @@ class IngressLike(Protocol):
     """What ZeroTrustPolicy reads from a GrpcIngress or a Gateway API gateway: the services it
     fronts and the controller pods that connect to them."""
 
-    backends: tuple[GrpcServiceInfo, ...]
+    backends: tuple[GrpcServiceRef, ...]
     controller_peer: PeerRef
 
 
@@ -642,8 +644,8 @@ class Allow:
     read from it; a GrpcService's health port is never opened to callers).
     """
 
-    client: GrpcService | GrpcServiceInfo | PeerRef
-    server: GrpcService | GrpcServiceInfo | PeerRef
+    client: GrpcService | GrpcServiceRef | PeerRef
+    server: GrpcService | GrpcServiceRef | PeerRef
 
 
 # --- planning (plain functions, no engine) --------------------------------------------------
@@ -686,8 +688,8 @@ def _label_name(labels: Mapping[str, str]) -> str:
 
 def _side(obj: Any, where: str, problems: list[str], *, server: bool) -> _Side | None:
     if isinstance(obj, GrpcService):
-        obj = obj.info
-    if isinstance(obj, GrpcServiceInfo):
+        obj = obj.ref
+    if isinstance(obj, GrpcServiceRef):
         return _Side(obj.name, obj.peer)
     if isinstance(obj, PeerRef):
         if not obj.pod_labels:
@@ -706,7 +708,7 @@ def _side(obj: Any, where: str, problems: list[str], *, server: bool) -> _Side |
         return _Side(name[:40].rstrip("-") or "workload", obj)
     problems.append(
         f"{where}: got {type(obj).__name__}; a connection names the workloads it joins. Fix: "
-        "pass a GrpcService (or its .info), or a PeerRef for pods grpc-kube does not create."
+        "pass a GrpcService (or its .ref), or a PeerRef for pods grpc-kube does not create."
     )
     return None
 

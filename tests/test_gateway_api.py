@@ -187,7 +187,7 @@ def route(
         )
         svc = GrpcService("greeter", GrpcServiceArgs(image="r/greeter:1.0.0", namespace="demo"))
         made["route"] = grpc_route_object(
-            name="greeter", service=svc.info, gateway=gw, hostnames=hostnames, matches=matches
+            name="greeter", service=svc.ref, gateway=gw, hostnames=hostnames, matches=matches
         )
 
     run_program(program)
@@ -586,7 +586,7 @@ def routes_program(**kw: Any) -> dict[str, Any]:
                 name="r",
                 gateway=gw,
                 hostnames=("grpc.example.com",),
-                **{k: v(greeter.info, orders.info) for k, v in kw.items()},
+                **{k: v(greeter.ref, orders.ref) for k, v in kw.items()},
             )
         except InvalidArgumentError as exc:
             made["error"] = str(exc)

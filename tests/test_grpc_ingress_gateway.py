@@ -227,8 +227,8 @@ def test_method_routes_without_a_catch_all_keep_reflection_reachable() -> None:
             gateway=gw,
             hostnames=(HOST,),
             routes=[
-                (GrpcMethodMatch(service="helloworld.Greeter", method="SayHello"), greeter.info),
-                (GrpcMethodMatch(service="shop.Orders", method="Place"), orders().info),
+                (GrpcMethodMatch(service="helloworld.Greeter", method="SayHello"), greeter.ref),
+                (GrpcMethodMatch(service="shop.Orders", method="Place"), orders().ref),
             ],
         )
 
@@ -357,7 +357,7 @@ def test_one_argument_switches_between_ingress_and_grpcroute(via: str) -> None:
     )
     assert f"MOCK-{ca_resource}" in b.seen["ca"]
     assert [i.name for i in b.ingress.backends] == ["greeter"]
-    assert b.ingress.backends[0] == b.service.info
+    assert b.ingress.backends[0] == b.service.ref
 
 
 def test_users_own_gateway_secret_gives_no_ca_and_no_cacert() -> None:
@@ -407,7 +407,7 @@ def test_a_tls_secret_object_on_the_gateway_is_served_and_its_ca_output() -> Non
 def test_backends_and_controller_peer_name_the_gateway_data_plane() -> None:
     b = build()
     assert b.ingress is not None and b.gateway is not None
-    assert b.ingress.backends == (b.service.info,)
+    assert b.ingress.backends == (b.service.ref,)
     peer = b.ingress.controller_peer
     assert peer == b.gateway.peer
     assert peer.namespace == "grpc-gateway"
@@ -433,7 +433,7 @@ def test_zero_trust_lets_only_the_gateway_pods_reach_the_service_port() -> None:
     policies = b.more["policies"]
     greeter = b.rec.kube("Deployment", "greeter")["spec"]["template"]["metadata"]["labels"]
     greeter_pod = Pod("demo", greeter, name="greeter")
-    port = b.service.info.container_port
+    port = b.service.ref.container_port
     ingress_rule = next(
         p for p in policies if p["metadata"]["name"] == "demo-zero-trust-greeter-ingress"
     )["spec"]["ingress"]

@@ -69,7 +69,7 @@ def test_default_objects_and_founding_ports() -> None:
     assert c["ports"] == [{"name": "grpc", "containerPort": 50051, "protocol": "TCP"}]
     assert c["image"] == IMAGE
     assert rec.kube("Deployment")["spec"]["replicas"] == 2
-    assert svc.info.dns_name == "greeter.demo.svc.cluster.local"
+    assert svc.ref.dns_name == "greeter.demo.svc.cluster.local"
 
 
 def test_every_child_is_parented_to_the_component() -> None:
@@ -91,8 +91,8 @@ def test_service_account_per_service_without_token() -> None:
     pod = rec.kube("Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "greeter"
     assert pod["automountServiceAccountToken"] is False
-    assert svc.info.service_account == "greeter"
-    assert svc.info.mesh_identity == "greeter.demo.serviceaccount.identity.linkerd.cluster.local"
+    assert svc.ref.service_account == "greeter"
+    assert svc.ref.mesh_identity == "greeter.demo.serviceaccount.identity.linkerd.cluster.local"
 
 
 def test_restricted_security_context_by_default() -> None:
@@ -173,7 +173,7 @@ def test_headless_service_for_client_side_balancing() -> None:
     assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_MS"] == "30000"
     assert rec.one("grpc-kube:index:GrpcService").custom is False
     # Pod IPs, no Service port mapping: the container port.
-    assert svc.info.client_target == "dns:///greeter.demo.svc.cluster.local:50051"
+    assert svc.ref.client_target == "dns:///greeter.demo.svc.cluster.local:50051"
     assert json.loads(ROUND_ROBIN_SERVICE_CONFIG) == {"loadBalancingConfig": [{"round_robin": {}}]}
 
 
@@ -247,7 +247,7 @@ def test_mesh_switch_adds_linkerd_injection_to_pod_template_only() -> None:
     tmpl = rec.kube("Deployment")["spec"]["template"]["metadata"]
     assert tmpl["annotations"] == {"linkerd.io/inject": "enabled"}
     assert "annotations" not in rec.kube("Deployment")["metadata"]
-    assert svc.info.mesh is True
+    assert svc.ref.mesh is True
 
 
 def test_http2_debug_sets_godebug() -> None:
@@ -268,7 +268,7 @@ def test_tls_mounts_secret_read_only_and_marks_port() -> None:
     ]
     assert env_of(rec)["GRPC_TLS_CERT_FILE"] == "/etc/grpc-kube/tls/tls.crt"
     assert rec.kube("Service")["spec"]["ports"][0]["appProtocol"] == "https"
-    assert svc.info.tls is True
+    assert svc.ref.tls is True
 
 
 def test_outputs_are_registered_and_resolve() -> None:
@@ -340,16 +340,16 @@ def test_objects_validate_against_kubernetes_1_31_to_1_35(options: dict[str, obj
         ({"service_name": "1greeter"}, "service_name", "start with a letter"),
         ({"port": 0}, "port", "between 1 and 65535"),
         ({"container_port": 70000}, "container_port", "between 1 and 65535"),
-        ({"replicas": 0}, "replicas", "greater than or equal to 1"),
-        ({"replicas": -2}, "replicas", "greater than or equal to 1"),
+        ({"replicas": 0}, "replicas", "between 1 and 1000"),
+        ({"replicas": -2}, "replicas", "between 1 and 1000"),
         ({"replicass": 3}, "replicass", "Did you mean 'replicas'"),
         ({"image": "ghcr.io/example/greeter"}, "image", "pin a version"),
         ({"image": "ghcr.io/example/greeter:latest"}, "image", "latest"),
         ({"labels": {"app.kubernetes.io/name": "x"}}, "labels", "set by GrpcService"),
         ({"labels": {"team": "has space"}}, "labels", "not a valid label value"),
         ({"env": {"GODEBUG": "x"}}, "env", "http2_debug"),
-        ({"health_port": 50051}, "(root)", "equals container_port"),
-        ({"tls": ServerTlsArgs(secret_name="t")}, "(root)", "cannot speak TLS"),
+        ({"health_port": 50051}, "health_port: got 50051", "equals container_port"),
+        ({"tls": ServerTlsArgs(secret_name="t")}, "tls: got 't'", "cannot speak TLS"),
     ],
 )
 def test_bad_input_names_field_and_fix(options: dict[str, object], field: str, hint: str) -> None:
@@ -435,9 +435,24 @@ def test_bad_input_registers_nothing() -> None:
     assert len(rec) == 0
 
 
-def test_args_must_be_the_args_model() -> None:
-    with pytest.raises(TypeError, match="GrpcServiceArgs"):
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    # Other languages (and YAML) hand the component a plain map: same checks, same messages.
+    with pytest.raises(InvalidArgumentError, match="namespace: required field is missing"):
         run_program(lambda: GrpcService("greeter", {"image": IMAGE}))  # type: ignore[arg-type]
+    rec = run_program(
+        lambda: GrpcService("greeter", {"image": IMAGE, "namespace": "demo"})  # type: ignore[arg-type]
+    )
+    assert rec.kube("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+
+
+def test_positional_args_name_the_class() -> None:
+    with pytest.raises(TypeError, match=r"GrpcServiceArgs takes keyword arguments only.*image="):
+        GrpcServiceArgs(IMAGE, "demo")  # type: ignore[misc]
+
+
+def test_a_number_given_as_a_string_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"port must be a number, got the string '80'"):
+        GrpcServiceArgs(image=IMAGE, namespace="demo", port="80")  # type: ignore[arg-type]
 
 
 def test_depends_on_reaches_every_child() -> None:
@@ -456,3 +471,95 @@ def test_depends_on_reaches_every_child() -> None:
     ns = rec.one("kubernetes:core/v1:Namespace")
     for child in rec.children_of(rec.one("grpc-kube:index:GrpcService")):
         assert ns.urn in child.dependencies, child.name
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_namespace_from_a_namespace_resource_orders_the_deployment_with_no_depends_on() -> None:
+    def program() -> None:
+        ns = k8s.core.v1.Namespace("team-ns", metadata={"name": "team"})
+        GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace=ns.metadata.name))
+
+    rec = run_program(program)
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    for kind in ("Deployment", "Service", "ServiceAccount"):
+        res = next(r for r in rec.resources if r.inputs.get("kind") == kind)
+        assert res.get("metadata.namespace") == "team"
+        assert rec.depends_on(res, ns), kind
+
+
+def test_outputs_flow_into_the_objects() -> None:
+    # Outputs exist only inside a running program, so they are made in it.
+    rec = run_program(
+        lambda: GrpcService(
+            "greeter",
+            GrpcServiceArgs(
+                image=pulumi.Output.from_input("registry.example/greeter@sha256:" + "a" * 64),
+                namespace="demo",
+                replicas=pulumi.Output.from_input(4),
+                container_port=pulumi.Output.from_input(9000),
+                env={"REGION": pulumi.Output.secret("eu-1")},
+            ),
+        )
+    )
+    dep = rec.one("kubernetes:apps/v1:Deployment")
+    c = dep.get("spec.template.spec.containers.0")
+    assert c["image"].startswith("registry.example/greeter@sha256:")
+    assert dep.get("spec.replicas") == 4
+    assert c["ports"][0]["containerPort"] == 9000
+    assert {"name": "GRPC_PORT", "value": "9000"} in c["env"]
+    assert {"name": "REGION", "value": "eu-1"} in c["env"]
+    assert dep.secret_paths == ["spec"]  # the engine keeps the whole spec secret
+    # replicas unknown when the program runs: the PDB (maxUnavailable 1) is created anyway.
+    assert rec.kube("PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"namespace": "Bad_NS"}, "namespace: got 'Bad_NS'"),
+        (
+            {"image": "ghcr.io/example/greeter:latest"},
+            "image: got 'ghcr.io/example/greeter:latest'",
+        ),
+        ({"replicas": 0}, "replicas: got 0; must be between 1 and 1000"),
+        ({"container_port": 8086, "health_port": 8086}, "health_port: got 8086"),
+    ],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    options: dict[str, object], expected: str
+) -> None:
+    def program() -> None:
+        kw: dict[str, object] = {"image": IMAGE, "namespace": "demo"}
+        kw.update({k: pulumi.Output.from_input(v) for k, v in options.items()})
+        GrpcService("greeter", GrpcServiceArgs(**kw))  # type: ignore[arg-type]
+
+    # The SDK re-raises it as a ValueError naming the child whose input it was.
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "GrpcService 'greeter': invalid input (values that arrived as Outputs" in msg, msg
+    assert expected in msg, msg
+
+
+def test_a_bad_output_value_reaches_no_object() -> None:
+    def program() -> None:
+        GrpcService(
+            "greeter",
+            GrpcServiceArgs(image=IMAGE, namespace=pulumi.Output.from_input("Bad_NS")),
+        )
+
+    with pytest.raises(ValueError, match="Bad_NS") as err:
+        run_program(program)
+    registered = [r.type for r in err.value.recording.resources]  # type: ignore[attr-defined]
+    assert registered == ["grpc-kube:index:GrpcService"]  # the component, none of its objects
+
+
+def test_a_switch_that_decides_which_objects_exist_must_be_plain() -> None:
+    def program() -> None:
+        headless = pulumi.Output.from_input(True)
+        GrpcServiceArgs(image=IMAGE, namespace="demo", headless=headless)  # type: ignore[arg-type]
+
+    with pytest.raises(InvalidArgumentError, match=r"headless: got an Output.*known when the"):
+        run_program(program)

@@ -101,7 +101,7 @@ def test_only_the_named_identities_are_authenticated() -> None:
         "grpc-gateway-nginx.grpc-gateway.serviceaccount.identity.linkerd.cluster.local",
         "checkout.shop.serviceaccount.identity.linkerd.cluster.local",
     )
-    assert made["checkout"].info.mesh_identity in made["authz"].identities
+    assert made["checkout"].ref.mesh_identity in made["authz"].identities
 
 
 def test_authorization_policy_ties_the_server_to_the_identities() -> None:

@@ -48,8 +48,8 @@ def test_readme_links_every_topic_document() -> None:
 
 def test_tables_show_documented_defaults() -> None:
     table = markdown_table(models()["GrpcServiceArgs"])
-    assert "| `port` | `int` | `80` |" in table
-    assert "| `container_port` | `int` | `50051` |" in table
+    assert "| `port` | `Input[int]` | `80` |" in table
+    assert "| `container_port` | `Input[int]` | `50051` |" in table
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -14,7 +14,7 @@ from netpol_eval import Address, Pod, check
 from schema_checks import validate_all
 
 from grpc_kube._validation import InvalidArgumentError
-from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, GrpcServiceInfo
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, GrpcServiceRef
 from grpc_kube.peers import PeerRef
 from grpc_kube.testing import Recording, run_program
 from grpc_kube.zero_trust_policy import (
@@ -59,7 +59,7 @@ LINKERD_EGRESS = {
 class FakeIngress:
     """Stand-in for GrpcIngress / a Gateway API gateway: the two attributes policies read."""
 
-    backends: tuple[GrpcServiceInfo, ...]
+    backends: tuple[GrpcServiceRef, ...]
     controller_peer: PeerRef
 
 
@@ -277,7 +277,7 @@ def test_peer_refs_for_pods_grpc_kube_does_not_create_and_duplicates_collapse() 
         ZeroTrustPolicy(
             "shop",
             ZeroTrustPolicyArgs(namespace="shop"),
-            connections=[Allow(job, orders), Allow(job, orders), Allow(orders.info, cache)],
+            connections=[Allow(job, orders), Allow(job, orders), Allow(orders.ref, cache)],
         )
 
     rec = run_program(program)
@@ -314,7 +314,7 @@ def test_a_service_may_call_its_own_peers() -> None:
 def test_ingress_controller_reaches_the_backends_in_this_namespace() -> None:
     def program() -> None:
         orders, payments = svc("orders", "shop"), svc("payments", "billing")
-        ing = FakeIngress(backends=(orders.info, payments.info), controller_peer=CONTROLLER)
+        ing = FakeIngress(backends=(orders.ref, payments.ref), controller_peer=CONTROLLER)
         ZeroTrustPolicy("shop", ZeroTrustPolicyArgs(namespace="shop"), ingresses=[ing])
 
     rec = run_program(program)
@@ -327,7 +327,7 @@ def test_ingress_controller_reaches_the_backends_in_this_namespace() -> None:
 def test_policy_on_the_controller_namespace_lets_it_reach_its_backends() -> None:
     def program() -> None:
         orders = svc("orders", "shop")
-        ing = FakeIngress(backends=(orders.info,), controller_peer=CONTROLLER)
+        ing = FakeIngress(backends=(orders.ref,), controller_peer=CONTROLLER)
         ZeroTrustPolicy("edge", ZeroTrustPolicyArgs(namespace="ingress-nginx"), ingresses=[ing])
 
     rec = run_program(program)
@@ -347,7 +347,7 @@ def test_policy_on_the_controller_namespace_lets_it_reach_its_backends() -> None
 def test_meshed_namespace_adds_what_linkerd_needs(mesh: Any) -> None:
     def program() -> None:
         checkout, orders = svc("checkout"), svc("orders")
-        ing = FakeIngress(backends=(orders.info,), controller_peer=CONTROLLER)
+        ing = FakeIngress(backends=(orders.ref,), controller_peer=CONTROLLER)
         ZeroTrustPolicy(
             "shop",
             ZeroTrustPolicyArgs(namespace="shop"),
@@ -375,7 +375,7 @@ def test_meshed_namespace_adds_what_linkerd_needs(mesh: Any) -> None:
 def test_unmeshed_namespace_has_no_mesh_rules() -> None:
     def program() -> None:
         checkout, orders = svc("checkout"), svc("orders")
-        ing = FakeIngress(backends=(orders.info,), controller_peer=CONTROLLER)
+        ing = FakeIngress(backends=(orders.ref,), controller_peer=CONTROLLER)
         ZeroTrustPolicy(
             "shop",
             ZeroTrustPolicyArgs(namespace="shop"),
@@ -947,7 +947,7 @@ def _zt(**kw: Any) -> Callable[[], None]:
         (lambda s: {"ingresses": [object()]}, "ingresses[0]", "controller_peer"),
         (
             lambda s: {
-                "ingresses": [FakeIngress(backends=(s["pay"].info,), controller_peer=CONTROLLER)]
+                "ingresses": [FakeIngress(backends=(s["pay"].ref,), controller_peer=CONTROLLER)]
             },
             "ingresses[0]",
             "nor any backend",
@@ -1029,7 +1029,7 @@ def test_every_network_policy_validates_against_kubernetes_1_31_to_1_35() -> Non
         checkout, orders = svc("checkout"), svc("orders", health_port=8086)
         solo = svc("solo", mesh=True)
         pay = svc("payments", "billing")
-        ing = FakeIngress(backends=(orders.info, pay.info), controller_peer=CONTROLLER)
+        ing = FakeIngress(backends=(orders.ref, pay.ref), controller_peer=CONTROLLER)
         ZeroTrustPolicy(
             "shop",
             ZeroTrustPolicyArgs(
@@ -1092,7 +1092,7 @@ def stack(*, billing_allows: bool = True, metrics: tuple[str, ...] = ()) -> Reco
         checkout, orders = svc("checkout"), svc("orders", health_port=8086)
         svc("inventory")
         payments = svc("payments", "billing", container_port=9090)
-        ing = FakeIngress(backends=(orders.info,), controller_peer=CONTROLLER)
+        ing = FakeIngress(backends=(orders.ref,), controller_peer=CONTROLLER)
         ZeroTrustPolicy(
             "shop",
             ZeroTrustPolicyArgs(namespace="shop", metrics_from_namespaces=metrics),
