@@ -59,8 +59,9 @@ def _type_name(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
         rest = [a for a in args if a is not type(None)]
-        if len(rest) > 1 and _input_of(typing.Union[tuple(rest)]) is not None:
-            return f"{_type_name(typing.Union[tuple(rest)])} | None"
+        without_none = typing.Union[tuple(rest)]  # noqa: UP007 (built from a runtime tuple)
+        if len(rest) > 1 and _input_of(without_none) is not None:
+            return f"{_type_name(without_none)} | None"
     if typing.get_origin(annotation) in (list, dict):
         names = ", ".join(_type_name(a) for a in args)
         return f"{typing.get_origin(annotation).__name__}[{names}]"
