@@ -1,11 +1,13 @@
 """Pulumi entry point: `pulumi up --stack dev` runs this with the stack's config.
 
-Kept short on purpose: the assembly lives in the library (`grpc_kube.stack`) so tests and other
-programs can call it.
+The whole deployment is one component, GrpcPlatform, built from the stack config; the library
+never exports, so the program decides what becomes a stack output.
 """
 
 import pulumi
 
-from grpc_kube.stack import build_from_config
+from grpc_kube import GrpcPlatform, read_config
 
-build_from_config(pulumi.Config())
+platform = GrpcPlatform("grpc-kube", read_config(pulumi.Config()))
+for key, value in platform.stack_outputs.items():
+    pulumi.export(key, value)

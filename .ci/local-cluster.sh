@@ -204,7 +204,27 @@ launch kube-apiserver "$BIN/kube-apiserver" \
     --profiling=false \
     --cert-dir "$DIR/pki/apiserver-generated"
 
+# ---- wait for /readyz -----------------------------------------------------------------------
+ready=
+for i in $(seq 1 240); do
+    if curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+        "$API/readyz" >/dev/null 2>&1; then
+        ready=1
+        break
+    fi
+    alive etcd
+    alive kube-apiserver
+    sleep 0.5
+done
+if [ -z "$ready" ]; then
+    log "kube-apiserver not ready after 120s; end of its log:"
+    tail -30 "$DIR/logs/kube-apiserver.log" >&2
+    exit 1
+fi
+
 # ---- kube-controller-manager ----------------------------------------------------------------
+# Only once the apiserver is ready: before its RBAC bootstrap has run, the controller-manager's
+# first read (the extension-apiserver-authentication ConfigMap) is forbidden and it exits.
 launch kube-controller-manager "$BIN/kube-controller-manager" \
     --kubeconfig "$DIR/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$DIR/controller-manager.kubeconfig" \
@@ -218,22 +238,19 @@ launch kube-controller-manager "$BIN/kube-controller-manager" \
     --leader-elect=false \
     --profiling=false
 
-# ---- wait for /readyz -----------------------------------------------------------------------
+# Its /healthz (always allowed, self-signed serving cert) answers once its controllers started.
 ready=
-for i in $(seq 1 240); do
-    if curl -fsS --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-        "$API/readyz" >/dev/null 2>&1; then
+for i in $(seq 1 120); do
+    if curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz" >/dev/null 2>&1; then
         ready=1
         break
     fi
-    alive etcd
-    alive kube-apiserver
     alive kube-controller-manager
     sleep 0.5
 done
 if [ -z "$ready" ]; then
-    log "kube-apiserver not ready after 120s; end of its log:"
-    tail -30 "$DIR/logs/kube-apiserver.log" >&2
+    log "kube-controller-manager not healthy after 60s; end of its log:"
+    tail -30 "$DIR/logs/kube-controller-manager.log" >&2
     exit 1
 fi
 log "ready: $API (kubeconfig $DIR/kubeconfig)"

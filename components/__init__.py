@@ -55,9 +55,10 @@ _EXPORTS: dict[str, str] = {
     "NginxIngressController": ".nginx_ingress_controller",
     "NginxIngressControllerArgs": ".nginx_ingress_controller",
     "PeerRef": ".peers",
+    "GrpcPlatform": ".stack",
     "StackConfig": ".stack",
-    "build": ".stack",
-    "build_from_config": ".stack",
+    "load_config": ".stack",
+    "read_config": ".stack",
     "Allow": ".zero_trust_policy",
     "IngressLike": ".zero_trust_policy",
     "IpBlock": ".zero_trust_policy",
@@ -131,9 +132,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .nginx_ingress_controller import NginxIngressController as NginxIngressController
     from .nginx_ingress_controller import NginxIngressControllerArgs as NginxIngressControllerArgs
     from .peers import PeerRef as PeerRef
+    from .stack import GrpcPlatform as GrpcPlatform
     from .stack import StackConfig as StackConfig
-    from .stack import build as build
-    from .stack import build_from_config as build_from_config
+    from .stack import load_config as load_config
+    from .stack import read_config as read_config
     from .zero_trust_policy import Allow as Allow
     from .zero_trust_policy import IngressLike as IngressLike
     from .zero_trust_policy import IpBlock as IpBlock

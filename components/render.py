@@ -45,7 +45,20 @@ def load_stack_config(stack: str, stacks_dir: Path) -> dict[str, Any]:
             f"no stack file {path}. Stacks here: {', '.join(found) or 'none'}. "
             "Fix: pass --stack with one of them, or --stacks-dir."
         )
-    doc = yaml.safe_load(path.read_text()) or {}
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        raise RenderError(
+            f"{where}: not valid YAML: {problem}{f' ({context})' if context else ''}. Fix: "
+            "correct the syntax at that line (indentation, a missing ':' or an unclosed quote "
+            "or bracket)."
+        ) from None
+    if not isinstance(doc, Mapping):
+        raise RenderError(f"{path}: a stack file must be a map with a `config:` key.")
     config = doc.get("config") or {}
     if not isinstance(config, Mapping):
         raise RenderError(f"{path}: `config` must be a map of keys to values.")
@@ -132,12 +145,16 @@ def render_recording(rec: Recording, *, title: str) -> str:
 
 
 def render_stack(stack: str, stacks_dir: Path) -> str:
-    from .stack import build_from_config
-
-    config = load_stack_config(stack, stacks_dir)
     import pulumi
 
-    rec = run_program(lambda: build_from_config(pulumi.Config(PROJECT)), stack=stack, config=config)
+    from .stack import GrpcPlatform, read_config
+
+    config = load_stack_config(stack, stacks_dir)
+    rec = run_program(
+        lambda: GrpcPlatform(PROJECT, read_config(pulumi.Config(PROJECT))),
+        stack=stack,
+        config=config,
+    )
     return render_recording(
         rec, title=f"grpc-kube stack {stack!r}: {len(rec.kubernetes_objects())} objects"
     )

@@ -1,10 +1,11 @@
-"""The deployment a stack describes: the stack config schema and the function that builds it.
+"""The deployment a stack describes: the stack config schema and GrpcPlatform, the component
+that builds it.
 
-`__main__.py` calls `build_from_config(pulumi.Config())`; tests and other programs call
-`build(StackConfig)` directly. Everything is validated before any resource registers: unknown
-keys, wrong types and impossible combinations fail with the key path (`services[0].replicas`)
-and the fix, because a Pulumi program that fails halfway has already created what it
-registered.
+`__main__.py` runs `GrpcPlatform("grpc-kube", read_config(pulumi.Config()))` and exports its
+`stack_outputs`; other programs build a GrpcPlatform from a StackConfig or a plain dict, with
+their own `opts`. Everything is validated before any resource registers: unknown keys, wrong
+types and impossible combinations fail with the key path (`services[0].replicas`) and the fix,
+because a Pulumi program that fails halfway has already created what it registered.
 
 The assembly uses only the public components. Connections are declared once
 (`connections: [{client, server}]`) and produce both the NetworkPolicies (ZeroTrustPolicy) and
@@ -13,13 +14,14 @@ the Linkerd authorization (MeshAuthorization) for both sides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
+from ._ordering import Component
 from ._validation import (
     ArgsModel,
     InvalidArgumentError,
@@ -44,8 +46,8 @@ from .zero_trust_policy import Allow, ZeroTrustPolicy, ZeroTrustPolicyArgs
 __all__ = [
     "CertificatesConfig",
     "ConnectionConfig",
-    "Deployment",
     "GatewayConfig",
+    "GrpcPlatform",
     "IngressConfig",
     "MeshConfig",
     "NamespaceConfig",
@@ -53,8 +55,7 @@ __all__ = [
     "RouteConfig",
     "ServiceConfig",
     "StackConfig",
-    "build",
-    "build_from_config",
+    "load_config",
     "read_config",
 ]
 
@@ -404,25 +405,6 @@ class StackConfig(ArgsModel):
         return out
 
 
-@dataclass
-class Deployment:
-    """What `build` created, by name."""
-
-    config: StackConfig
-    namespaces: dict[str, MeshEnabledNamespace | k8s.core.v1.Namespace] = field(
-        default_factory=dict
-    )
-    services: dict[str, GrpcService] = field(default_factory=dict)
-    routes: dict[str, GrpcIngress] = field(default_factory=dict)
-    control_plane: LinkerdControlPlane | None = None
-    ca: CertificateAuthority | None = None
-    ingress_controller: NginxIngressController | None = None
-    gateway_controller: NginxGatewayFabric | None = None
-    gateway: GrpcGateway | None = None
-    authorizations: dict[str, MeshAuthorization] = field(default_factory=dict)
-    policies: dict[str, ZeroTrustPolicy] = field(default_factory=dict)
-
-
 def _needs_ca(cfg: StackConfig) -> bool:
     ing = cfg.ingress
     if ing is None:
@@ -436,278 +418,375 @@ def _selector(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def build(config: StackConfig, *, stack: str | None = None) -> Deployment:
-    """Create everything `config` describes and export the stack outputs. Cross-key problems
-    (`config.problems()`) are raised before anything registers."""
-    problems = config.problems()
-    if problems:
-        raise InvalidArgumentError("stack config", problems)
-    stack = stack or pulumi.get_stack()
-    out = Deployment(config=config)
-    meshed_ns = {n.name for n in config.namespaces if n.mesh}
-    via = config.ingress.via if config.ingress else None
+class GrpcPlatform(Component):
+    """Everything a stack config describes, as one component: Linkerd, namespaces, services,
+    the entry point (ingress-nginx or the Gateway API), certificates, mesh authorization and
+    NetworkPolicies.
 
-    crds = None
-    if config.mesh is not None or via == "gateway-api":
-        # One owner for the Gateway API CRDs: Linkerd and the gateway both read them.
-        crds = GatewayApiCrds("gateway-api")
-    if config.mesh is not None:
-        cp_args = LinkerdControlPlaneArgs(
-            **config.mesh.model_dump(exclude={"authorization"}, exclude_unset=True)
-        )
-        out.control_plane = LinkerdControlPlane("linkerd", cp_args, gateway_api_crds=crds)
+    Like any component it takes `opts`: a Kubernetes provider (`providers=[...]`) reaches every
+    child, Helm releases included, so two platforms can go to two clusters from one program;
+    `parent=` puts it under a component of yours. It exports nothing itself: `stack_outputs`
+    holds what a program usually exports (see `__main__.py`)."""
 
-    for ns in config.namespaces:
-        if ns.mesh:
-            ns_args = MeshEnabledNamespaceArgs(
-                **ns.model_dump(exclude={"mesh"}, exclude_unset=True)
+    config: StackConfig
+    """The validated configuration."""
+    namespaces: dict[str, pulumi.Resource]
+    """Namespaces created (or adopted and meshed), by name."""
+    services: dict[str, GrpcService]
+    """The GrpcServices, by `services[].name`."""
+    routes: dict[str, GrpcIngress]
+    """The published routes, by `ingress.routes[].name`."""
+    control_plane: LinkerdControlPlane | None
+    """Linkerd, when `mesh` is set."""
+    ca: CertificateAuthority | None
+    """The stack's CA, when a route or a GRPCS backend needs generated certificates."""
+    ingress_controller: NginxIngressController | None
+    """ingress-nginx, on that path."""
+    gateway_controller: NginxGatewayFabric | None
+    """NGINX Gateway Fabric, on the gateway-api path."""
+    gateway: GrpcGateway | None
+    """The Gateway, on the gateway-api path."""
+    authorizations: dict[str, MeshAuthorization]
+    """Linkerd authorization, by server service name."""
+    policies: dict[str, ZeroTrustPolicy]
+    """NetworkPolicies, by namespace."""
+    stack_outputs: dict[str, Any]
+    """What a program exports for this platform: services, endpoints, grpcurl_commands,
+    ca_cert_pem, linkerd_trust_anchor_pem, linkerd_issuer_expiry, troubleshooting."""
+
+    def __init__(
+        self,
+        name: str,
+        args: StackConfig | Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        config = load_config(args)
+        super().__init__("GrpcPlatform", name, opts)
+        self.config = config
+        self.namespaces = {}
+        self.services = {}
+        self.routes = {}
+        self.control_plane = None
+        self.ca = None
+        self.ingress_controller = None
+        self.gateway_controller = None
+        self.gateway = None
+        self.authorizations = {}
+        self.policies = {}
+        self._prefix = name
+        self._build()
+        self.stack_outputs = self._outputs()
+        self.register_outputs(self.stack_outputs)
+
+    def _child_opts(
+        self, depends_on: list[pulumi.Resource] | None = None
+    ) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on or None)
+
+    def _child_name(self, child: str) -> str:
+        """Children are named `<platform>-<child>`, so two platforms fit in one program."""
+        return f"{self._prefix}-{child}"
+
+    def _build(self) -> None:
+        config = self.config
+        meshed_ns = {n.name for n in config.namespaces if n.mesh}
+        via = config.ingress.via if config.ingress else None
+
+        crds = None
+        if config.mesh is not None or via == "gateway-api":
+            # One owner for the Gateway API CRDs: Linkerd and the gateway both read them.
+            crds = GatewayApiCrds(self._child_name("gateway-api"), opts=self._child_opts())
+        if config.mesh is not None:
+            cp_args = LinkerdControlPlaneArgs(
+                **config.mesh.model_dump(exclude={"authorization"}, exclude_unset=True)
             )
-            out.namespaces[ns.name] = MeshEnabledNamespace(
-                ns.name, ns_args, control_plane=out.control_plane
+            self.control_plane = LinkerdControlPlane(
+                self._child_name("linkerd"), cp_args, gateway_api_crds=crds, opts=self._child_opts()
             )
-        elif not ns.existing:
-            level = ns.pod_security or "restricted"
-            out.namespaces[ns.name] = k8s.core.v1.Namespace(
-                f"{ns.name}-namespace",
-                metadata={
-                    "name": ns.name,
-                    "labels": {
-                        **ns.labels,
-                        "pod-security.kubernetes.io/enforce": level,
-                        "pod-security.kubernetes.io/warn": "restricted",
-                        "pod-security.kubernetes.io/audit": "restricted",
-                        "app.kubernetes.io/managed-by": "grpc-kube",
+
+        for ns in config.namespaces:
+            if ns.mesh:
+                ns_args = MeshEnabledNamespaceArgs(
+                    **ns.model_dump(exclude={"mesh"}, exclude_unset=True)
+                )
+                self.namespaces[ns.name] = MeshEnabledNamespace(
+                    self._child_name(ns.name),
+                    ns_args,
+                    control_plane=self.control_plane,
+                    opts=self._child_opts(),
+                )
+            elif not ns.existing:
+                level = ns.pod_security or "restricted"
+                self.namespaces[ns.name] = k8s.core.v1.Namespace(
+                    self._child_name(f"{ns.name}-namespace"),
+                    metadata={
+                        "name": ns.name,
+                        "labels": {
+                            **ns.labels,
+                            "pod-security.kubernetes.io/enforce": level,
+                            "pod-security.kubernetes.io/warn": "restricted",
+                            "pod-security.kubernetes.io/audit": "restricted",
+                            "app.kubernetes.io/managed-by": "grpc-kube",
+                        },
                     },
-                },
+                    opts=self._child_opts(),
+                )
+
+        for svc in config.services:
+            updates: dict[str, Any] = {"mesh": True} if svc.namespace in meshed_ns else {}
+            # Kubernetes names stay the configured ones (clients dial them); only the Pulumi
+            # names carry the platform's prefix.
+            updates["service_name"] = svc.service_name or svc.name
+            args = GrpcServiceArgs(
+                **{**svc.model_dump(exclude={"name"}, exclude_unset=True), **updates}
+            )
+            self.services[svc.name] = GrpcService(
+                self._child_name(svc.name),
+                args,
+                opts=self._child_opts(self._namespace_wait(svc.namespace)),
             )
 
-    for svc in config.services:
-        updates: dict[str, Any] = {"mesh": True} if svc.namespace in meshed_ns else {}
-        args = GrpcServiceArgs(
-            **{**svc.model_dump(exclude={"name"}, exclude_unset=True), **updates}
-        )
-        deps = [out.namespaces[svc.namespace]] if svc.namespace in out.namespaces else []
-        out.services[svc.name] = GrpcService(
-            svc.name, args, opts=pulumi.ResourceOptions(depends_on=deps)
-        )
-
-    if _needs_ca(config):
-        c = config.certificates
-        out.ca = CertificateAuthority(
-            "stack-ca",
-            CertificateAuthorityArgs(
-                common_name=c.ca_common_name or f"grpc-kube {stack} CA",
-                validity_hours=c.ca_validity_hours,
-                early_renewal_hours=c.ca_early_renewal_hours,
-            ),
-        )
-
-    if config.ingress is not None:
-        _build_ingress(config.ingress, out, crds)
-
-    if config.mesh is not None and config.mesh.authorization:
-        _build_authorizations(config, out)
-    if config.policies.zero_trust:
-        _build_policies(config, out)
-    _export(config, out)
-    return out
-
-
-def _build_ingress(ing: IngressConfig, out: Deployment, crds: GatewayApiCrds | None) -> None:
-    entry: NginxIngressController | GrpcGateway
-    # A meshed entry point must start after the Linkerd injector exists (the webhook fails
-    # open: its pods would run unmeshed and service-upstream would pin connections again).
-    mesh_wait: list[pulumi.Resource] = [out.control_plane] if out.control_plane else []
-    if ing.via == "ingress-nginx":
-        out.ingress_controller = NginxIngressController(
-            "ingress-nginx",
-            ing.controller,
-            opts=pulumi.ResourceOptions(depends_on=mesh_wait if ing.controller.mesh else []),
-        )
-        entry = out.ingress_controller
-    else:
-        assert crds is not None
-        out.gateway_controller = NginxGatewayFabric(
-            "gateway-controller", ing.gateway_controller, gateway_api_crds=crds
-        )
-        hosts = ing.gateway.hostnames or tuple(dict.fromkeys(r.host for r in ing.routes))
-        route_ns = ing.gateway.route_namespaces or tuple(
-            dict.fromkeys(
-                out.services[ref].ref.namespace
-                for r in ing.routes
-                for ref in ([r.service] if r.service else []) + list(r.routes.values())
+        if _needs_ca(config):
+            c = config.certificates
+            self.ca = CertificateAuthority(
+                self._child_name("stack-ca"),
+                CertificateAuthorityArgs(
+                    common_name=c.ca_common_name or f"grpc-kube {pulumi.get_stack()} CA",
+                    validity_hours=c.ca_validity_hours,
+                    early_renewal_hours=c.ca_early_renewal_hours,
+                ),
+                opts=self._child_opts(),
             )
-        )
-        gw_args = GrpcGatewayArgs(
-            **{
-                **ing.gateway.model_dump(exclude_unset=True),
-                "hostnames": hosts,
-                "route_namespaces": route_ns,
-            }
-        )
-        gw_wait = [out.namespaces[gw_args.namespace]] if gw_args.namespace in out.namespaces else []
-        out.gateway = GrpcGateway(
-            "grpc-gateway",
-            gw_args,
-            controller=out.gateway_controller,
-            ca=out.ca,
-            opts=pulumi.ResourceOptions(depends_on=gw_wait + (mesh_wait if gw_args.mesh else [])),
-        )
-        entry = out.gateway
-    for route in ing.routes:
-        args = GrpcIngressArgs(
-            **route.model_dump(exclude={"name", "service", "routes"}, exclude_unset=True)
-        )
-        out.routes[route.name] = GrpcIngress(
-            route.name,
-            args,
-            service=out.services[route.service] if route.service else None,
-            routes={k: out.services[v] for k, v in route.routes.items()} or None,
-            controller=entry,
-            ca=out.ca if ing.via == "ingress-nginx" else None,
-            # Its Ingress/GRPCRoute and TLS Secrets live in the services' namespace.
-            opts=pulumi.ResourceOptions(depends_on=_namespace_of(route, out)),
-        )
 
+        if config.ingress is not None:
+            self._build_ingress(config.ingress, crds)
+        if config.mesh is not None and config.mesh.authorization:
+            self._build_authorizations()
+        if config.policies.zero_trust:
+            self._build_policies()
 
-def _namespace_of(route: RouteConfig, out: Deployment) -> list[pulumi.Resource]:
-    ref = route.service or next(iter(route.routes.values()))
-    ns = out.services[ref].ref.namespace
-    return [out.namespaces[ns]] if ns in out.namespaces else []
+    def _namespace_wait(self, namespace: str) -> list[pulumi.Resource]:
+        ns = self.namespaces.get(namespace)
+        return [ns] if ns is not None else []
 
+    def _build_ingress(self, ing: IngressConfig, crds: GatewayApiCrds | None) -> None:
+        out = self
+        entry: NginxIngressController | GrpcGateway
+        # A meshed entry point must start after the Linkerd injector exists (the webhook fails
+        # open: its pods would run unmeshed and service-upstream would pin connections again).
+        mesh_wait: list[pulumi.Resource] = [out.control_plane] if out.control_plane else []
+        if ing.via == "ingress-nginx":
+            out.ingress_controller = NginxIngressController(
+                self._child_name("ingress-nginx"),
+                ing.controller,
+                opts=self._child_opts(mesh_wait if ing.controller.mesh else None),
+            )
+            entry = out.ingress_controller
+        else:
+            assert crds is not None
+            out.gateway_controller = NginxGatewayFabric(
+                self._child_name("gateway-controller"),
+                ing.gateway_controller,
+                gateway_api_crds=crds,
+                opts=self._child_opts(),
+            )
+            hosts = ing.gateway.hostnames or tuple(dict.fromkeys(r.host for r in ing.routes))
+            route_ns = ing.gateway.route_namespaces or tuple(
+                dict.fromkeys(
+                    out.services[ref].ref.namespace
+                    for r in ing.routes
+                    for ref in ([r.service] if r.service else []) + list(r.routes.values())
+                )
+            )
+            gw_args = GrpcGatewayArgs(
+                **{
+                    **ing.gateway.model_dump(exclude_unset=True),
+                    "hostnames": hosts,
+                    "route_namespaces": route_ns,
+                    "gateway_name": ing.gateway.gateway_name or "grpc-gateway",
+                }
+            )
+            gw_wait = (
+                [out.namespaces[gw_args.namespace]] if gw_args.namespace in out.namespaces else []
+            )
+            out.gateway = GrpcGateway(
+                self._child_name("grpc-gateway"),
+                gw_args,
+                controller=out.gateway_controller,
+                ca=out.ca,
+                opts=self._child_opts(gw_wait + (mesh_wait if gw_args.mesh else [])),
+            )
+            entry = out.gateway
+        for route in ing.routes:
+            args = GrpcIngressArgs(
+                **route.model_dump(exclude={"name", "service", "routes"}, exclude_unset=True),
+                ingress_name=route.ingress_name or route.name,
+            )
+            out.routes[route.name] = GrpcIngress(
+                self._child_name(route.name),
+                args,
+                service=out.services[route.service] if route.service else None,
+                routes={k: out.services[v] for k, v in route.routes.items()} or None,
+                controller=entry,
+                ca=out.ca if ing.via == "ingress-nginx" else None,
+                # Its Ingress/GRPCRoute and TLS Secrets live in the services' namespace.
+                opts=self._child_opts(self._namespace_of(route)),
+            )
 
-def _entry_peer(out: Deployment) -> PeerRef | None:
-    if out.ingress_controller is not None:
-        return out.ingress_controller.peer
-    if out.gateway is not None:
-        return out.gateway.peer
-    return None
+    def _namespace_of(self, route: RouteConfig) -> list[pulumi.Resource]:
+        out = self
+        ref = route.service or next(iter(route.routes.values()))
+        ns = out.services[ref].ref.namespace
+        return [out.namespaces[ns]] if ns in out.namespaces else []
 
+    def _entry_peer(self) -> PeerRef | None:
+        out = self
+        if out.ingress_controller is not None:
+            return out.ingress_controller.peer
+        if out.gateway is not None:
+            return out.gateway.peer
+        return None
 
-def _build_authorizations(config: StackConfig, out: Deployment) -> None:
-    meshed_ns = {n.name for n in config.namespaces if n.mesh}
-    entry = _entry_peer(out)
-    for server, callers in config.callers().items():
-        svc = out.services[server]
-        if svc.ref.namespace not in meshed_ns or not callers:
-            continue
-        allow: list[GrpcService | PeerRef] = [
-            out.services[c] for c in callers if c != INGRESS_CALLER
+    def _build_authorizations(self) -> None:
+        config, out = self.config, self
+        meshed_ns = {n.name for n in config.namespaces if n.mesh}
+        entry = self._entry_peer()
+        for server, callers in config.callers().items():
+            svc = out.services[server]
+            if svc.ref.namespace not in meshed_ns or not callers:
+                continue
+            allow: list[GrpcService | PeerRef] = [
+                out.services[c] for c in callers if c != INGRESS_CALLER
+            ]
+            if INGRESS_CALLER in callers and entry is not None:
+                allow.append(entry)
+            out.authorizations[server] = MeshAuthorization(
+                self._child_name(f"{server}-authz"),
+                server=svc,
+                allow=allow,
+                control_plane=out.control_plane,
+                opts=self._child_opts([out.namespaces[svc.ref.namespace]]),
+            )
+
+    def _build_policies(self) -> None:
+        config, out = self.config, self
+        connections = [
+            Allow(out.services[c.client], out.services[c.server]) for c in config.connections
         ]
-        if INGRESS_CALLER in callers and entry is not None:
-            allow.append(entry)
-        out.authorizations[server] = MeshAuthorization(
-            f"{server}-authz",
-            server=svc,
-            allow=allow,
-            control_plane=out.control_plane,
-            opts=pulumi.ResourceOptions(depends_on=[out.namespaces[svc.ref.namespace]]),
-        )
+        for ns in config.namespaces:
+            in_ns = [s for s in out.services.values() if s.ref.namespace == ns.name]
+            if not in_ns:
+                continue
+            local = [
+                a
+                for a in connections
+                if ns.name in (a.client.ref.namespace, a.server.ref.namespace)  # type: ignore[union-attr]
+            ]
+            ingresses = [r for r in out.routes.values() if r.namespace == ns.name]
+            ns_obj = out.namespaces.get(ns.name)
+            mesh: bool | MeshEnabledNamespace = (
+                ns_obj if isinstance(ns_obj, MeshEnabledNamespace) else False
+            )
+            deps = [ns_obj] if ns_obj is not None else []
+            out.policies[ns.name] = ZeroTrustPolicy(
+                self._child_name(f"{ns.name}-zero-trust"),
+                ZeroTrustPolicyArgs(
+                    namespace=ns.name,
+                    dns=config.policies.dns,
+                    metrics_from_namespaces=config.policies.metrics_from_namespaces,
+                ),
+                connections=local,
+                ingresses=ingresses,
+                mesh=mesh,
+                opts=self._child_opts(deps),
+            )
 
-
-def _build_policies(config: StackConfig, out: Deployment) -> None:
-    connections = [
-        Allow(out.services[c.client], out.services[c.server]) for c in config.connections
-    ]
-    for ns in config.namespaces:
-        in_ns = [s for s in out.services.values() if s.ref.namespace == ns.name]
-        if not in_ns:
-            continue
-        local = [
-            a
-            for a in connections
-            if ns.name in (a.client.ref.namespace, a.server.ref.namespace)  # type: ignore[union-attr]
-        ]
-        ingresses = [r for r in out.routes.values() if r.namespace == ns.name]
-        ns_obj = out.namespaces.get(ns.name)
-        mesh: bool | MeshEnabledNamespace = (
-            ns_obj if isinstance(ns_obj, MeshEnabledNamespace) else False
-        )
-        deps = [ns_obj] if ns_obj is not None else []
-        out.policies[ns.name] = ZeroTrustPolicy(
-            f"{ns.name}-zero-trust",
-            ZeroTrustPolicyArgs(
-                namespace=ns.name,
-                dns=config.policies.dns,
-                metrics_from_namespaces=config.policies.metrics_from_namespaces,
-            ),
-            connections=local,
-            ingresses=ingresses,
-            mesh=mesh,
-            opts=pulumi.ResourceOptions(depends_on=deps),
-        )
-
-
-def _export(config: StackConfig, out: Deployment) -> None:
-    pulumi.export(
-        "services",
-        {
-            name: {
-                "dns_name": s.ref.dns_name,
-                "port": s.ref.port,
-                **({"client_target": s.ref.client_target} if s.ref.headless else {}),
+    def _outputs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "services": {
+                name: {
+                    "dns_name": s.ref.dns_name,
+                    "port": s.ref.port,
+                    **({"client_target": s.ref.client_target} if s.ref.headless else {}),
+                }
+                for name, s in self.services.items()
             }
-            for name, s in out.services.items()
-        },
-    )
-    if out.routes:
-        pulumi.export(
-            "endpoints", {n: r.host.apply(lambda h: f"{h}:443") for n, r in out.routes.items()}
-        )
-        pulumi.export("grpcurl_commands", {n: r.grpcurl_command for n, r in out.routes.items()})
-    if out.ca is not None:
-        pulumi.export("ca_cert_pem", out.ca.cert_pem)
-    if out.control_plane is not None and out.control_plane.trust_anchor_pem is not None:
-        pulumi.export("linkerd_trust_anchor_pem", out.control_plane.trust_anchor_pem)
-        if out.control_plane.issuer_expiry is not None:
-            pulumi.export("linkerd_issuer_expiry", out.control_plane.issuer_expiry)
-    pulumi.export("troubleshooting", troubleshooting(config, out))
+        }
+        if self.routes:
+            out["endpoints"] = {
+                n: r.host.apply(lambda h: f"{h}:443") for n, r in self.routes.items()
+            }
+            out["grpcurl_commands"] = {n: r.grpcurl_command for n, r in self.routes.items()}
+        if self.ca is not None:
+            out["ca_cert_pem"] = self.ca.cert_pem
+        cp = self.control_plane
+        if cp is not None and cp.trust_anchor_pem is not None:
+            out["linkerd_trust_anchor_pem"] = cp.trust_anchor_pem
+            if cp.issuer_expiry is not None:
+                out["linkerd_issuer_expiry"] = cp.issuer_expiry
+        out["troubleshooting"] = self.troubleshooting()
+        return out
 
-
-def troubleshooting(config: StackConfig, out: Deployment) -> list[str]:
-    """The founding document's troubleshooting list, as commands for this stack."""
-    steps: list[str] = []
-    for name, svc in out.services.items():
-        i = svc.ref
-        steps.append(
-            f"# {name}: backend logs\n"
-            f"kubectl -n {i.namespace} logs -l {_selector(i.selector_labels)} "
-            "--all-containers --tail=100"
-        )
-    entry = _entry_peer(out)
-    if entry is not None:
-        what = "ingress controller" if out.ingress_controller is not None else "gateway"
-        steps.append(
-            f"# {what} logs (raise verbosity with the controller's log level if they are quiet)\n"
-            f"kubectl -n {entry.namespace} logs -l {_selector(entry.pod_labels)} --tail=200"
-        )
-    for name, route in out.routes.items():
-        steps.append(f"# {name}: call through the entry point (needs server reflection)")
-        for b in route.backends:
+    def troubleshooting(self) -> list[Any]:
+        """What to check when calls fail or do not spread, as commands for this stack: each
+        entry is a `# why` line followed by the command (an Output where the command holds one,
+        e.g. the route's host)."""
+        steps: list[Any] = []
+        for name, svc in self.services.items():
+            r = svc.ref
             steps.append(
-                f"# {name} -> {b.name}: Service port and route backend port must match ({b.port})\n"
-                f"kubectl -n {b.namespace} get service {b.name} "
-                "-o jsonpath='{.spec.ports[0].port}'"
+                f"# {name}: backend logs\n"
+                f"kubectl -n {r.namespace} logs -l {_selector(r.pod_labels)} "
+                "--all-containers --tail=100"
             )
-        for first in route.backends[:1]:
-            svc_cfg = next(s for s in config.services if (s.service_name or s.name) == first.name)
-            replicas = svc_cfg.autoscaling.min_replicas if svc_cfg.autoscaling else svc_cfg.replicas
-            cacert = " --tls --cacert ca.crt" if out.ca is not None else " --tls"
+        entry = self._entry_peer()
+        if entry is not None:
+            what = "ingress controller" if self.ingress_controller is not None else "gateway"
             steps.append(
-                f"# {name}: do calls spread over the pods? "
-                "(pulumi stack output ca_cert_pem > ca.crt)\n"
-                f"grpc-lb-check {route.args.host}:443{cacert} --authority {route.args.host} "
-                f"--expect-backends {replicas}"
+                f"# {what} logs (raise verbosity with the controller's log level if they are quiet)"
+                f"\nkubectl -n {entry.namespace} logs -l {_selector(entry.pod_labels)} --tail=200"
             )
-    steps.append(
-        "# Go servers: set http2_debug: true on the service (GODEBUG=http2debug=2), pulumi up, "
-        "then read the backend logs"
-    )
-    if out.control_plane is not None:
-        steps.append(
-            "# mesh health and per-request stats\nlinkerd check && linkerd viz stat deploy -A"
-        )
-    return steps
+        for name, route in self.routes.items():
+            steps.append(
+                route.grpcurl_command.apply(
+                    lambda cmd, n=name: (
+                        f"# {n}: call through the entry point (needs server reflection)\n{cmd}"
+                    )
+                )
+            )
+            for b in route.backends:
+                steps.append(
+                    f"# {name} -> {b.name}: Service port and route backend port must match "
+                    f"({b.port})\nkubectl -n {b.namespace} get service {b.name} "
+                    "-o jsonpath='{.spec.ports[0].port}'"
+                )
+            for first in route.backends[:1]:
+                svc_cfg = next(
+                    s for s in self.config.services if (s.service_name or s.name) == first.name
+                )
+                replicas = (
+                    svc_cfg.autoscaling.min_replicas if svc_cfg.autoscaling else svc_cfg.replicas
+                )
+                cacert = " --tls --cacert ca.crt" if self.ca is not None else " --tls"
+                steps.append(
+                    f"# {name}: do calls spread over the pods? "
+                    "(pulumi stack output ca_cert_pem > ca.crt)\n"
+                    f"grpc-lb-check {route.args.host}:443{cacert} --authority {route.args.host} "
+                    f"--expect-backends {replicas}"
+                )
+        for name, svc in list(self.services.items())[:1]:
+            r = svc.ref
+            steps.append(
+                f"# Go servers: every HTTP/2 frame in the logs (set http2_debug: true on "
+                f"{name} and run pulumi up first; it sets GODEBUG=http2debug=2)\n"
+                f"kubectl -n {r.namespace} logs -l {_selector(r.pod_labels)} --tail=200 "
+                "| grep http2"
+            )
+        if self.control_plane is not None:
+            steps.append(
+                "# mesh health and per-request stats\nlinkerd check && linkerd viz stat deploy -A"
+            )
+        return steps
 
 
 def read_config(cfg: pulumi.Config) -> dict[str, Any]:
@@ -731,14 +810,11 @@ def read_config(cfg: pulumi.Config) -> dict[str, Any]:
     return raw
 
 
-def load_config(raw: dict[str, Any]) -> StackConfig:
-    """Validate raw stack config; every problem is reported with its key path."""
+def load_config(raw: StackConfig | Mapping[str, Any]) -> StackConfig:
+    """Validate raw stack config; every problem is reported with its key path, before anything
+    registers."""
     config = validate_model(StackConfig, raw, where="stack config")
     problems = config.problems()
     if problems:
         raise InvalidArgumentError("stack config", problems)
     return config
-
-
-def build_from_config(cfg: pulumi.Config) -> Deployment:
-    return build(load_config(read_config(cfg)))

@@ -14,7 +14,7 @@ import yaml
 from schema_checks import unknown_value_keys, validate_all
 
 from grpc_kube.render import load_stack_config, main, render_stack
-from grpc_kube.stack import build_from_config, load_config
+from grpc_kube.stack import GrpcPlatform, load_config, read_config
 from grpc_kube.testing import Recording, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +28,17 @@ CHART_KEYS = {
 }
 
 
+def stack_program() -> GrpcPlatform:
+    """What __main__.py does."""
+    platform = GrpcPlatform("grpc-kube", read_config(pulumi.Config("grpc-kube")))
+    for key, value in platform.stack_outputs.items():
+        pulumi.export(key, value)
+    return platform
+
+
 def run_stack(stack: str, config: dict[str, Any] | None = None) -> Recording:
     cfg = load_stack_config(stack, STACKS) if config is None else config
-    return run_program(
-        lambda: build_from_config(pulumi.Config("grpc-kube")), stack=stack, config=cfg
-    )
+    return run_program(stack_program, stack=stack, config=cfg)
 
 
 def raw(stack: str) -> dict[str, Any]:
@@ -395,7 +401,7 @@ def test_impossible_configs_fail_before_anything_registers(mutate: Any, expected
     registered: list[int] = []
 
     def program() -> None:
-        build_from_config(pulumi.Config("grpc-kube"))
+        stack_program()
 
     with pytest.raises(Exception) as err:
         registered.append(len(run_program(program, stack="dev", config=config)))
@@ -462,6 +468,17 @@ def test_render_bad_config_exits_nonzero_with_the_path(
     assert main(["render", "--stack", "bad", "--stacks-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "services[0].replicass: unknown field" in err and "Did you mean 'replicas'" in err
+
+
+def test_render_yaml_syntax_error_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  grpc-kube:a: 1\n  grpc-kube:b: x: y\n")
+    assert main(["render", "--stack", "broken", "--stacks-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'Pulumi.broken.yaml'}:3:"), err
+    assert "not valid YAML" in err and "Fix:" in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_render_unknown_stack_lists_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
