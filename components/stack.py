@@ -172,8 +172,8 @@ class IngressConfig(ArgsModel):
 
     via: Literal["ingress-nginx", "gateway-api"] = "ingress-nginx"
     """`ingress-nginx` (retired upstream in March 2026, kept for existing clusters) or
-    `gateway-api` (NGINX Gateway Fabric + GRPCRoute). Default ingress-nginx, the founding
-    document's path; new stacks should prefer gateway-api."""
+    `gateway-api` (NGINX Gateway Fabric + GRPCRoute). Default ingress-nginx, the path most
+    existing clusters run; new stacks should prefer gateway-api."""
     controller: NginxIngressControllerArgs = NginxIngressControllerArgs()
     """The ingress-nginx controller (via: ingress-nginx)."""
     gateway_controller: NginxGatewayFabricArgs = NginxGatewayFabricArgs()

@@ -48,7 +48,7 @@ def env_of(rec) -> dict[str, object]:
 # --- defaults -------------------------------------------------------------------------------
 
 
-def test_default_objects_and_founding_ports() -> None:
+def test_default_objects_and_default_ports() -> None:
     rec, svc = build()
     assert rec.kinds() == ["Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]
     service = rec.kube("Service", "greeter")

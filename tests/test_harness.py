@@ -56,7 +56,7 @@ def test_runs_are_isolated_and_exports_and_warnings_captured() -> None:
 
 def test_thousands_of_resources_are_all_recorded() -> None:
     # 150 services x 4 objects + components: well past where Pulumi's inline executor
-    # recurses too deep (~50 resources, FIELD-NOTES).
+    # recurses too deep (~50 resources, measured).
     def program() -> None:
         for i in range(150):
             GrpcService(f"s{i}", GrpcServiceArgs(image="r/app:1.0.0", namespace="bench"))

@@ -70,10 +70,10 @@ def test_every_object_validates_and_every_helm_value_exists(stack: str) -> None:
         assert unknown_value_keys(rel.inputs.get("values", {}), keys) == [], rel.name
 
 
-# --- dev: the founding example end to end ---------------------------------------------------
+# --- dev: one meshed greeter behind ingress-nginx, end to end ----------------------------------
 
 
-def test_dev_is_the_founding_example(dev: Recording) -> None:
+def test_dev_is_the_meshed_greeter_behind_ingress_nginx(dev: Recording) -> None:
     ing = dev.kube("Ingress", "fortune-ingress")
     assert ing["metadata"]["namespace"] == "grpc-demo"
     ann = ing["metadata"]["annotations"]
