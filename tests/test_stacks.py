@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 import yaml
 from schema_checks import unknown_value_keys, validate_all
@@ -541,3 +542,60 @@ def test_a_service_named_ingress_is_a_caller_like_any_other() -> None:
         ("grpc-demo", "ingress"),
         ("ingress-nginx", "ingress-nginx"),
     ]
+
+
+# --- GrpcPlatform as a component ---------------------------------------------------------------
+
+
+def test_two_platforms_each_on_its_own_cluster() -> None:
+    config = raw("dev")
+
+    def program() -> None:
+        for cluster in ("east", "west"):
+            provider = k8s.Provider(cluster, kubeconfig=f"{cluster}-kubeconfig")
+            GrpcPlatform(cluster, config, opts=pulumi.ResourceOptions(providers=[provider]))
+
+    rec = run_program(program)
+    by_provider: dict[str, list[str]] = {"east": [], "west": []}
+    for r in rec.resources:
+        if r.custom and r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:"):
+            cluster = r.provider.split("::")[-2] if r.provider else "(default)"
+            assert cluster in by_provider, (r.type, r.name, r.provider)
+            by_provider[cluster].append(r.type)
+    # Same objects on both clusters, Helm releases included, none on the default provider.
+    assert sorted(by_provider["east"]) == sorted(by_provider["west"])
+    assert by_provider["east"].count(RELEASE) == 3
+    names = [r.name for r in rec.resources if r.type == "kubernetes:apps/v1:Deployment"]
+    assert sorted(names) == [
+        "east-go-grpc-greeter-server-deployment",
+        "west-go-grpc-greeter-server-deployment",
+    ]
+
+
+def test_a_users_component_can_parent_the_platform_and_nothing_is_exported() -> None:
+    class Team(pulumi.ComponentResource):
+        def __init__(self, name: str) -> None:
+            super().__init__("acme:index:Team", name, None, None)
+            self.platform = GrpcPlatform(
+                "grpc", raw("dev"), opts=pulumi.ResourceOptions(parent=self)
+            )
+
+    rec = run_program(lambda: Team("payments"))
+    platform = rec.one("grpc-kube:index:GrpcPlatform")
+    team = rec.one("acme:index:Team")
+    assert platform.parent == team.urn
+    assert rec.outputs == {}  # the library exports nothing; the program decides
+    assert len(rec.descendants_of(platform)) > 20
+
+
+def test_platform_takes_opts_depends_on_to_every_child() -> None:
+    def program() -> None:
+        gate = k8s.core.v1.ConfigMap("cluster-ready", data={"ok": "yes"})
+        GrpcPlatform("grpc", raw("dev"), opts=pulumi.ResourceOptions(depends_on=[gate]))
+
+    rec = run_program(program)
+    gate = rec.one("kubernetes:core/v1:ConfigMap", "cluster-ready")
+    custom = [
+        r for r in rec.resources if r.custom and r.type.startswith("kubernetes:") and r is not gate
+    ]
+    assert custom and all(rec.depends_on(r, gate) for r in custom)
