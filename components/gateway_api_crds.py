@@ -6,15 +6,35 @@ start: Linkerd's policy controller checks once, at startup, which route kinds ex
 watches kinds that appear later. Neither chart should own them (linkerd-crds keeps
 `installGatewayAPI: false`), so they are installed once, here, and the object is passed to every
 component that needs them (`LinkerdControlPlane(gateway_api_crds=...)`, `NginxGatewayFabric`).
+
+The CRDs are cluster-wide and shared: every Gateway and route in the cluster, other teams'
+included, is stored as one of their objects, and deleting a CRD deletes all of them. So they are
+retained on delete: `pulumi destroy` (or removing this component) only forgets them, and they
+stay installed. Every object the manifest installs is marked, not only the ConfigFile that reads
+it, since a packaged component's options do not reach the objects its provider creates. To
+remove them by hand, once nothing in the cluster uses the Gateway API any more, delete what the
+same manifest created:
+
+    kubectl delete -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/standard-install.yaml
+
+(the URL of the installed `version`, or the `manifest` mirror given).
+
+`manifest` accepts a `pulumi.Input` (e.g. the URL of a mirror another resource publishes);
+`version` stays plain: it picks the default manifest and LinkerdControlPlane compares it with the
+release Linkerd documents when the program runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._inputs import gate
 from ._ordering import Component
-from ._validation import ArgsModel, field_validator
+from ._validation import ArgsModel, field_validator, validate_model
 
 __all__ = [
     "GATEWAY_API_VERSION",
@@ -46,8 +66,8 @@ class GatewayApiCrdsArgs(ArgsModel):
     """Gateway API release (default `v1.5.1`). `v1.6.1` is what Envoy Gateway v1.9.0 expects;
     Linkerd edge-26.8.3 documents 1.2.1-1.5.1 and ignores newer fields, so LinkerdControlPlane
     warns when given v1.6.1. Only releases whose schemas this project validates against are
-    accepted."""
-    manifest: str | None = None
+    accepted. Plain: it is compared when the program runs."""
+    manifest: pulumi.Input[str] | None = None
     """Path or URL of the release's `standard-install.yaml` (default: the upstream release asset
     on GitHub). Set it to a mirror when the machine running `pulumi up` cannot reach GitHub; it
     must hold the same release as `version`."""
@@ -75,37 +95,53 @@ class GatewayApiCrdsArgs(ArgsModel):
         return v
 
 
+def _retained(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
+    """Mark a resource retained on delete: the transform GatewayApiCrds applies to the manifest
+    and, through the engine, to every object the provider creates from it."""
+    return pulumi.ResourceTransformResult(
+        props=args.props,
+        opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True)),
+    )
+
+
 class GatewayApiCrds(Component):
     """The Gateway API standard CRDs of one release (and, since v1.5, the upstream
-    `safe-upgrades` ValidatingAdmissionPolicy that ships in the same manifest)."""
+    `safe-upgrades` ValidatingAdmissionPolicy that ships in the same manifest). Retained on
+    delete: see the module documentation for removing them by hand."""
 
+    args: GatewayApiCrdsArgs
+    """The arguments, Outputs among them passed on only once they are checked."""
     version: str
     """The pinned release, e.g. `v1.5.1`."""
-    manifest: str
-    """Where the manifest is read from."""
+    manifest: pulumi.Output[str]
+    """Where the manifest is read from (also what `kubectl delete -f` takes to remove the CRDs
+    by hand)."""
     config_file: k8s.yaml.v2.ConfigFile
+    """The ConfigFile that applies the manifest."""
 
     def __init__(
         self,
         name: str,
-        args: GatewayApiCrdsArgs | None = None,
+        args: GatewayApiCrdsArgs | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = GatewayApiCrdsArgs() if args is None else args
-        if not isinstance(args, GatewayApiCrdsArgs):
-            raise TypeError(
-                f"GatewayApiCrds {name!r}: args must be a GatewayApiCrdsArgs, got "
-                f"{type(args).__name__}. Fix: GatewayApiCrds(name, GatewayApiCrdsArgs())."
-            )
+        where = f"GatewayApiCrds {name!r}"
+        args = validate_model(GatewayApiCrdsArgs, {} if args is None else args, where=where)
         super().__init__("GatewayApiCrds", name, opts)
+        args = gate(args, where=where)
         self.args = args
         self.version = args.version
-        self.manifest = args.manifest or standard_install_url(args.version)
+        manifest = (
+            args.manifest if args.manifest is not None else standard_install_url(args.version)
+        )
         # yaml.v2 (not v1): applied by the provider with per-object await, so dependents wait
-        # until every CRD is Established.
+        # until every CRD is Established. Retained on delete: other stacks' Gateways and routes
+        # live in these CRDs. `retain_on_delete` marks the ConfigFile itself; the transform marks
+        # each CRD the provider registers under it, which the option alone does not reach.
         self.config_file = k8s.yaml.v2.ConfigFile(
             f"{name}-manifest",
-            file=self.manifest,
-            opts=pulumi.ResourceOptions(parent=self),
+            file=manifest,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, transforms=[_retained]),
         )
+        self.manifest = pulumi.Output.from_input(manifest)
         self.register_outputs({"version": self.version, "manifest": self.manifest})

@@ -2,33 +2,49 @@
 the order Linkerd needs: Gateway API CRDs, the `linkerd` namespace, `linkerd-crds`, then
 `linkerd-control-plane`.
 
-A mesh is the founding document's third fix for gRPC load balancing: every meshed pod gets a
-proxy that balances each request (not each connection) and proves its identity with mTLS. Those
-identities hang off two certificates Linkerd cannot make for itself when installed with Helm: a
-trust anchor and an identity issuer. By default they are generated here with pulumi-tls and
-renewed by `pulumi up` well before `linkerd check` starts warning (expired anchors and issuers
-are the most reported Linkerd outage); an external issuer such as cert-manager can be used
-instead.
+A mesh is the third way to balance gRPC (after a headless Service with client-side round_robin,
+and an L7 proxy at the edge): every meshed pod gets a proxy that balances each request (not each
+connection) and proves its identity with mTLS. Those identities hang off two certificates Linkerd
+cannot make for itself when installed with Helm: a trust anchor and an identity issuer. By
+default they are generated here with pulumi-tls and renewed by `pulumi up` well before `linkerd
+check` starts warning (expired anchors and issuers are the most reported Linkerd outage); an
+external issuer such as cert-manager, or an issuer certificate and key made elsewhere, can be
+used instead.
+
+Validity hours, cluster networks and the external PEMs accept `pulumi.Input`s (an issuer key that
+arrives as a secret Output stays secret in the chart values). The switches that decide what is
+installed (`high_availability`, `cni_enabled`, `create_namespace`, the presence of
+`external_identity`) and the inbound policy stay plain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, ConfigDict, ValidationInfo
 
 from ._helm import deep_merge
+from ._inputs import gate, is_output, lift
+from ._namespaces import namespace_metadata, pod_security_level
 from ._ordering import Component
-from ._validation import ArgsModel, InvalidArgumentError, check_cidr, field_validator
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_cidr,
+    check_range,
+    field_validator,
+    validate_model,
+)
 from .certificates import (
     Certificate,
     CertificateArgs,
     CertificateAuthority,
     CertificateAuthorityArgs,
+    renewal_window_problem,
 )
 from .gateway_api_crds import GATEWAY_API_VERSION, GatewayApiCrds, GatewayApiCrdsArgs
 from .peers import PeerRef
@@ -96,17 +112,17 @@ class IdentityArgs(ArgsModel):
     than 60 days left.
     """
 
-    trust_anchor_validity_hours: int = Field(default=87600, ge=1)
+    trust_anchor_validity_hours: pulumi.Input[int] = 87600
     """Trust anchor validity (default 87600 h = 10 years). The anchor is what every proxy
     trusts; long-lived because replacing it means restarting every meshed pod."""
-    trust_anchor_early_renewal_hours: int = Field(default=8760, ge=0)
+    trust_anchor_early_renewal_hours: pulumi.Input[int] = 8760
     """Re-issue the anchor this many hours before it expires (default 8760 h = 1 year). The key
     is kept (the PrivateKey resource does not change), so the re-issued anchor has the same
     subject and key as the old one."""
-    issuer_validity_hours: int = Field(default=8760, ge=1)
+    issuer_validity_hours: pulumi.Input[int] = 8760
     """Issuer validity (default 8760 h = 1 year). Must be shorter than the anchor's and at most
     the anchor's early-renewal window, so an issuer never outlives the anchor that signed it."""
-    issuer_early_renewal_hours: int = Field(default=2160, ge=0)
+    issuer_early_renewal_hours: pulumi.Input[int] = 2160
     """Re-issue the issuer this many hours before it expires (default 2160 h = 90 days: 30 days
     of margin before `linkerd check`'s 60-day warning). A new issuer is rolled out by a Helm
     upgrade and picked up by the identity controller; proxies keep their 24 h workload
@@ -119,18 +135,32 @@ class IdentityArgs(ArgsModel):
     model_config = ConfigDict(**ArgsModel.model_config, validate_default=True)
 
     # Field validators (not one model validator) so each error names the field at fault; a
-    # field sees the ones declared above it in `info.data` (absent if they failed themselves).
+    # field sees the ones declared above it in `info.data` (absent if they failed themselves, and
+    # read as absent while still Outputs: the whole model is checked again once they resolve).
+
+    @field_validator("trust_anchor_validity_hours", "issuer_validity_hours")
+    @classmethod
+    def _validity(cls, v: int) -> int:
+        return check_range(v, low=1)
 
     @field_validator("trust_anchor_early_renewal_hours", "issuer_early_renewal_hours")
     @classmethod
     def _renewal(cls, early: int, info: ValidationInfo) -> int:
+        check_range(early, low=0)
         role = "trust_anchor" if info.field_name == "trust_anchor_early_renewal_hours" else "issuer"
-        validity = info.data.get(f"{role}_validity_hours")
-        if validity is not None and early >= validity:
-            raise ValueError(
-                f"it must be below {role}_validity_hours ({validity}), or every `pulumi up` "
-                f"re-creates the certificate. Fix: lower {role}_early_renewal_hours."
+        validity = _known(info, f"{role}_validity_hours")
+        problem = (
+            None
+            if validity is None
+            else renewal_window_problem(
+                early,
+                validity,
+                early_field=f"{role}_early_renewal_hours",
+                validity_field=f"{role}_validity_hours",
             )
+        )
+        if problem:
+            raise ValueError(problem)
         if early <= LINKERD_CHECK_WARN_HOURS:
             raise ValueError(
                 "it is not above 1440 h (60 days): `linkerd check` warns once a certificate has "
@@ -153,14 +183,14 @@ class IdentityArgs(ArgsModel):
     @field_validator("issuer_validity_hours")
     @classmethod
     def _issuer_within_anchor(cls, validity: int, info: ValidationInfo) -> int:
-        anchor = info.data.get("trust_anchor_validity_hours")
+        anchor = _known(info, "trust_anchor_validity_hours")
         if anchor is not None and validity >= anchor:
             raise ValueError(
                 f"it is not shorter than trust_anchor_validity_hours ({anchor}): the issuer "
                 "would outlive the trust anchor that vouches for it. Fix: lower "
                 "issuer_validity_hours (e.g. 8760) or raise trust_anchor_validity_hours."
             )
-        anchor_early = info.data.get("trust_anchor_early_renewal_hours")
+        anchor_early = _known(info, "trust_anchor_early_renewal_hours")
         if anchor_early is not None and validity > anchor_early:
             raise ValueError(
                 f"it is longer than trust_anchor_early_renewal_hours ({anchor_early}): an "
@@ -170,14 +200,25 @@ class IdentityArgs(ArgsModel):
         return validity
 
 
+def _known(info: ValidationInfo, field: str) -> Any:
+    """Another field's value when it is known (plain and valid), else None."""
+    value = info.data.get(field)
+    return None if is_output(value) else value
+
+
 @dataclass(frozen=True)
 class ExternalIdentity:
-    """Bring your own identity issuer (e.g. cert-manager) instead of pulumi-tls certificates.
+    """Bring your own identity issuer instead of pulumi-tls certificates made here.
 
-    Linkerd then reads its issuer from a `kubernetes.io/tls` Secret named
+    By default Linkerd then reads its issuer from a `kubernetes.io/tls` Secret named
     `linkerd-identity-issuer` in the `linkerd` namespace (keys `tls.crt`, `tls.key`, `ca.crt`),
-    which the external tool creates and renews (chart value
-    `identity.issuer.scheme: kubernetes.io/tls`).
+    which an external tool such as cert-manager creates and renews (chart value
+    `identity.issuer.scheme: kubernetes.io/tls`). With `issuer_cert_pem` and `issuer_key_pem`
+    the chart writes that Secret itself from the PEMs given (scheme `linkerd.io/tls`), e.g. an
+    issuer made by another stack and read through a StackReference.
+
+    PEMs may be Outputs; they are checked when they resolve. The key only ever travels as a
+    Pulumi secret, and no error message ever shows it.
     """
 
     trust_anchors_pem: pulumi.Input[str] | None = None
@@ -186,7 +227,22 @@ class ExternalIdentity:
     chart, e.g. by a trust-manager Bundle (chart value `identity.externalCA: true`)."""
     issuer_dependencies: Sequence[pulumi.Resource] = ()
     """Resources that produce the issuer Secret (and the trust roots ConfigMap), e.g. the
-    cert-manager Certificate: the control plane is installed after them."""
+    cert-manager Certificate: the control plane is installed after them. Not needed for PEMs
+    given as Outputs: those order the install by themselves."""
+    issuer_cert_pem: pulumi.Input[str] | None = None
+    """The identity issuer's certificate (PEM, public), signed by a trust anchor. Given
+    together with `issuer_key_pem`; None (default): the issuer Secret is made outside."""
+    issuer_key_pem: pulumi.Input[str] | None = None
+    """The identity issuer's private key (PEM). Sent to the chart only as a Pulumi secret (a
+    plain string is wrapped), so it never reaches the state in plain text."""
+
+
+def _cluster_network(value: str) -> str:
+    return check_cidr(value, what="network")
+
+
+ClusterNetwork = Annotated[str, AfterValidator(_cluster_network)]
+"""One CIDR of `cluster_networks`, checked on its own so a list reports each bad entry."""
 
 
 class LinkerdControlPlaneArgs(ArgsModel):
@@ -209,7 +265,7 @@ class LinkerdControlPlaneArgs(ArgsModel):
     """Cluster-wide default for pods whose namespace/pod sets no policy (default
     `all-unauthenticated`, Linkerd's own default: meshing alone then breaks no caller).
     MeshEnabledNamespace sets a per-namespace policy."""
-    cluster_networks: tuple[str, ...] | None = None
+    cluster_networks: pulumi.Input[list[pulumi.Input[ClusterNetwork]]] | None = None
     """CIDRs of pods and nodes, used by the `cluster-*` inbound policies (default: the chart's,
     the private IPv4 ranges and fd00::/8). Set it when the cluster uses other addresses."""
     create_namespace: bool = True
@@ -217,19 +273,16 @@ class LinkerdControlPlaneArgs(ArgsModel):
     when it already exists, e.g. created first so cert-manager can write the issuer Secret into
     it; give it `control_plane_namespace_metadata(cni_enabled)`."""
 
+    # Each entry is checked on its own (ClusterNetwork), so every bad one is reported.
     @field_validator("cluster_networks")
     @classmethod
-    def _cidrs(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if v is None:
-            return v
-        if not v:
+    def _cidrs(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v:
             raise ValueError(
                 "an empty list would make every `cluster-*` policy match nothing. Fix: leave "
                 "cluster_networks unset for the chart default, or list CIDRs, e.g. "
-                "('10.0.0.0/8',)."
+                "['10.0.0.0/8']."
             )
-        for cidr in v:
-            check_cidr(cidr, what="network")
         return v
 
 
@@ -241,17 +294,20 @@ def control_plane_namespace_metadata(cni_enabled: bool) -> dict[str, Any]:
     Security: `linkerd-init` needs NET_ADMIN and NET_RAW, which only `privileged` admits; with the
     CNI plugin there is no linkerd-init and `restricted` holds.
     """
-    return {
-        "name": LINKERD_NAMESPACE,
-        "labels": {
+    # The chart's own pods carry linkerd-init without the CNI plugin, so warnings at
+    # `restricted` would flag every upgrade with nothing to act on: enforce only, as upstream.
+    return namespace_metadata(
+        LINKERD_NAMESPACE,
+        enforce=pod_security_level(None, mesh=True, linkerd_cni=cni_enabled),
+        warn=None,
+        audit=None,
+        labels={
             "linkerd.io/is-control-plane": "true",
             "config.linkerd.io/admission-webhooks": "disabled",
             "linkerd.io/control-plane-ns": LINKERD_NAMESPACE,
-            "pod-security.kubernetes.io/enforce": "restricted" if cni_enabled else "privileged",
-            "app.kubernetes.io/managed-by": "grpc-kube",
         },
-        "annotations": {"linkerd.io/inject": "disabled"},
-    }
+        annotations={"linkerd.io/inject": "disabled"},
+    )
 
 
 # What upstream's values-ha.yaml sets, limited to keys of the chart's values.yaml (the file also
@@ -279,44 +335,113 @@ def control_plane_values(args: LinkerdControlPlaneArgs) -> dict[str, Any]:
         "proxy": {"defaultInboundPolicy": args.default_inbound_policy},
     }
     if args.cluster_networks is not None:
-        values["clusterNetworks"] = ",".join(args.cluster_networks)
+        values["clusterNetworks"] = lift(",".join, args.cluster_networks)
     if args.high_availability:
         values = deep_merge(values, _HA_VALUES)
     return values
 
 
-def _check_pem(value: object) -> str | None:
-    """A problem with a plain-string trust anchor bundle, or None. Outputs are not inspected."""
-    if not isinstance(value, str):
+def _pem_problem(field: str, value: str) -> str | None:
+    """A problem with one external identity PEM (`field` is its name in ExternalIdentity), or
+    None. Messages never show a key: the value may be a secret."""
+    path = f"external_identity.{field}"
+    if field == "issuer_key_pem":
+        if "PRIVATE KEY-----" not in value:
+            return (
+                f"{path}: got a value that is not a PEM private key (not shown: it may be "
+                "secret). Fix: pass the issuer's key, `-----BEGIN EC PRIVATE KEY-----` or "
+                "`-----BEGIN PRIVATE KEY-----`."
+            )
         return None
     if "PRIVATE KEY" in value:
+        where = (
+            "trust anchors are public and end up in a ConfigMap and the stack outputs"
+            if field == "trust_anchors_pem"
+            else "the issuer certificate is public; its key goes in issuer_key_pem"
+        )
         return (
-            "external_identity.trust_anchors_pem: got a PEM with a PRIVATE KEY block; trust "
-            "anchors are public and end up in a ConfigMap and the stack outputs. Fix: pass "
-            "only the certificate(s) (`-----BEGIN CERTIFICATE-----`)."
+            f"{path}: got a PEM with a PRIVATE KEY block (not shown); {where}. Fix: pass only "
+            "the certificate(s) (`-----BEGIN CERTIFICATE-----`)."
         )
     if "-----BEGIN CERTIFICATE-----" not in value:
-        return (
-            f"external_identity.trust_anchors_pem: got {value[:40]!r}...; not a PEM "
-            "certificate. Fix: pass the anchor's `ca.crt`/`tls.crt` contents, or None when a "
-            "trust-manager Bundle maintains the linkerd-identity-trust-roots ConfigMap."
+        fix = (
+            "pass the anchor's `ca.crt`/`tls.crt` contents, or None when a trust-manager "
+            "Bundle maintains the linkerd-identity-trust-roots ConfigMap"
+            if field == "trust_anchors_pem"
+            else "pass the issuer's `tls.crt` contents"
         )
+        return f"{path}: got {value[:40]!r}...; not a PEM certificate. Fix: {fix}."
     return None
+
+
+_EXTERNAL_PEMS = ("trust_anchors_pem", "issuer_cert_pem", "issuer_key_pem")
+
+
+def _checked_pem(field: str, value: Any, where: str) -> Any:
+    """`value`, plain (already checked) or an Output that resolves only once it passes
+    `_pem_problem`; a secret stays secret (apply keeps it so)."""
+    if not is_output(value):
+        return value
+
+    def check(pem: str) -> str:
+        problem = _pem_problem(field, pem)
+        if problem:
+            raise InvalidArgumentError(where, [problem], resolved=True)
+        return pem
+
+    return pulumi.Output.from_input(value).apply(check)
+
+
+def _external_identity_problems(ext: ExternalIdentity) -> list[str]:
+    """What can be checked of an ExternalIdentity before anything registers: which PEMs are
+    given (plain), and the plain PEMs themselves (Outputs are checked when they resolve)."""
+    problems: list[str] = []
+    for field in _EXTERNAL_PEMS:
+        value = getattr(ext, field)
+        if value is None or is_output(value):
+            continue
+        if not isinstance(value, str):
+            problems.append(
+                f"external_identity.{field}: got {type(value).__name__}; expected a PEM "
+                "string. Fix: pass the PEM text (or an Output of it)."
+            )
+            continue
+        problem = _pem_problem(field, value)
+        if problem:
+            problems.append(problem)
+    if (ext.issuer_cert_pem is None) != (ext.issuer_key_pem is None):
+        given, missing = (
+            ("issuer_cert_pem", "issuer_key_pem")
+            if ext.issuer_key_pem is None
+            else ("issuer_key_pem", "issuer_cert_pem")
+        )
+        problems.append(
+            f"external_identity.{missing}: missing, but {given} is set; the chart needs the "
+            f"issuer's certificate and key together. Fix: set {missing} too, or neither (an "
+            "external tool then writes the linkerd-identity-issuer Secret)."
+        )
+    return problems
 
 
 class LinkerdControlPlane(Component):
     """Linkerd edge-26.8.3: Gateway API CRDs, the `linkerd` namespace, `linkerd-crds`,
     `linkerd-control-plane`, and (by default) its trust anchor and identity issuer."""
 
+    args: LinkerdControlPlaneArgs
+    """The arguments, Outputs among them passed on only once they are checked."""
     namespace: str
-    """The control plane namespace (`linkerd`)."""
+    """The control plane namespace (`linkerd`; fixed, so plain)."""
     peer: PeerRef
     """The control plane pods (identity, destination with the policy controller, proxy
     injector), for NetworkPolicies: every proxy must reach them on CONTROL_PLANE_PORTS."""
     cni_enabled: bool
+    """Whether meshed pods rely on the linkerd2-cni plugin (a plain switch)."""
     high_availability: bool
+    """Whether the HA values are set (a plain switch)."""
     identity_mode: Literal["generated", "external"]
+    """`generated`: trust anchor and issuer made here; `external`: ExternalIdentity."""
     gateway_api_crds: GatewayApiCrds
+    """The Gateway API CRDs installed before Linkerd (given, or created here)."""
     trust_anchor_pem: pulumi.Output[str] | None
     """The trust anchor certificate (public PEM; hand it to `linkerd check --identity-...` or
     other clusters). None with an external identity that brings no PEM."""
@@ -327,23 +452,21 @@ class LinkerdControlPlane(Component):
     issuer: Certificate | None
     """The generated identity issuer (None with an external identity)."""
     crds_release: k8s.helm.v3.Release
+    """The `linkerd-crds` Helm release."""
     release: k8s.helm.v3.Release
+    """The `linkerd-control-plane` Helm release."""
 
     def __init__(
         self,
         name: str,
-        args: LinkerdControlPlaneArgs | None = None,
+        args: LinkerdControlPlaneArgs | Mapping[str, Any] | None = None,
         *,
         gateway_api_crds: GatewayApiCrds | None = None,
         external_identity: ExternalIdentity | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = LinkerdControlPlaneArgs() if args is None else args
-        if not isinstance(args, LinkerdControlPlaneArgs):
-            raise TypeError(
-                f"LinkerdControlPlane {name!r}: args must be a LinkerdControlPlaneArgs, got "
-                f"{type(args).__name__}. Fix: LinkerdControlPlane(name, LinkerdControlPlaneArgs())."
-            )
+        where = f"LinkerdControlPlane {name!r}"
+        args = validate_model(LinkerdControlPlaneArgs, {} if args is None else args, where=where)
         problems: list[str] = []
         if gateway_api_crds is not None and not isinstance(gateway_api_crds, GatewayApiCrds):
             problems.append(
@@ -363,9 +486,7 @@ class LinkerdControlPlane(Component):
                         "identity: set together with external_identity, but the external issuer "
                         "decides validity and renewal. Fix: remove one of them."
                     )
-                pem_problem = _check_pem(external_identity.trust_anchors_pem)
-                if pem_problem:
-                    problems.append(pem_problem)
+                problems += _external_identity_problems(external_identity)
                 bad = [
                     type(d).__name__
                     for d in external_identity.issuer_dependencies
@@ -378,9 +499,11 @@ class LinkerdControlPlane(Component):
                         "create the issuer Secret (e.g. the cert-manager Certificate)."
                     )
         if problems:
-            raise InvalidArgumentError(f"LinkerdControlPlane {name!r}", problems)
+            raise InvalidArgumentError(where, problems)
 
         super().__init__("LinkerdControlPlane", name, opts)
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
         self.args = args
         self.namespace = LINKERD_NAMESPACE
         self.cni_enabled = args.cni_enabled
@@ -439,7 +562,7 @@ class LinkerdControlPlane(Component):
             identity_values = self._generated_identity(name, args.identity)
         else:
             self.identity_mode = "external"
-            identity_values = self._external_identity(external_identity)
+            identity_values = self._external_identity(external_identity, where)
             before_control_plane += list(external_identity.issuer_dependencies)
 
         values = deep_merge(control_plane_values(args), identity_values)
@@ -506,16 +629,29 @@ class LinkerdControlPlane(Component):
             },
         }
 
-    def _external_identity(self, ext: ExternalIdentity) -> dict[str, Any]:
+    def _external_identity(self, ext: ExternalIdentity, where: str) -> dict[str, Any]:
         self.trust_anchor = None
         self.issuer = None
         self.issuer_expiry = None
-        identity: dict[str, Any] = {"issuer": {"scheme": "kubernetes.io/tls"}}
+        issuer: dict[str, Any] = {"scheme": "kubernetes.io/tls"}
+        identity: dict[str, Any] = {"issuer": issuer}
         values: dict[str, Any] = {"identity": identity}
+        if ext.issuer_cert_pem is not None and ext.issuer_key_pem is not None:
+            issuer["scheme"] = "linkerd.io/tls"
+            issuer["tls"] = {
+                "crtPEM": _checked_pem("issuer_cert_pem", ext.issuer_cert_pem, where),
+                # A secret whatever form it came in: the SDK then marks the whole values map
+                # secret, and the key never reaches the state in plain text.
+                "keyPEM": pulumi.Output.secret(
+                    _checked_pem("issuer_key_pem", ext.issuer_key_pem, where)
+                ),
+            }
         if ext.trust_anchors_pem is None:
             identity["externalCA"] = True
             self.trust_anchor_pem = None
         else:
-            self.trust_anchor_pem = pulumi.Output.from_input(ext.trust_anchors_pem)
+            self.trust_anchor_pem = pulumi.Output.from_input(
+                _checked_pem("trust_anchors_pem", ext.trust_anchors_pem, where)
+            )
             values["identityTrustAnchorsPEM"] = self.trust_anchor_pem
         return values

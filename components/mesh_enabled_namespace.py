@@ -6,16 +6,30 @@ Meshing per namespace rather than per workload means nothing in it can start wit
 mistake, and every pod in it gets an mTLS identity and per-request load balancing. The namespace
 depends on the control plane, so workloads that depend on the namespace are only created once
 the proxy injector is running (a pod created before it would start unmeshed, since Linkerd's
-webhook fails open).
+webhook fails open). `name` is an Output that resolves once the namespace exists, so a workload
+given `namespace=ns.name` waits for it (and so for the injector) with no `depends_on`.
+
+The namespace name and extra labels accept `pulumi.Input`s. The inbound policy, Pod Security
+level, CNI setting and `existing` stay plain: they decide labels checked against each other and
+which resource (Namespace or NamespacePatch) is registered.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._inputs import gate, is_output, lift
+from ._namespaces import (
+    PSS_LABEL_PREFIX,
+    PodSecurityLevel,
+    admits_linkerd_init,
+    namespace_metadata,
+    pod_security_level,
+)
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -23,6 +37,7 @@ from ._validation import (
     check_dns_label,
     check_label_map,
     field_validator,
+    validate_model,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .linkerd_control_plane import LINKERD_NAMESPACE, InboundPolicy, LinkerdControlPlane
@@ -37,9 +52,6 @@ __all__ = [
 
 INJECT_ANNOTATION = MESH_INJECT_ANNOTATION
 DEFAULT_INBOUND_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
-_PSS = "pod-security.kubernetes.io"
-
-PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 
 # Namespaces that must not be meshed from here: Kubernetes' own, Linkerd's (its pods are
 # configured by the chart), and those Linkerd's injector skips by default anyway.
@@ -55,7 +67,7 @@ _RESERVED = {
 class MeshEnabledNamespaceArgs(ArgsModel):
     """Arguments of MeshEnabledNamespace. All optional."""
 
-    name: str | None = None
+    name: pulumi.Input[str] | None = None
     """Kubernetes name of the namespace (default: the component's name)."""
     default_inbound_policy: InboundPolicy = "all-unauthenticated"
     """Who may connect to a meshed pod on a port that no Linkerd `Server` (MeshAuthorization)
@@ -79,7 +91,7 @@ class MeshEnabledNamespaceArgs(ArgsModel):
     existing: bool = False
     """Patch a namespace that already exists (server-side apply of the annotations and labels
     only; `pulumi destroy` removes them again) instead of creating it (default False)."""
-    labels: dict[str, str] = {}
+    labels: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Extra labels (e.g. for NetworkPolicy namespace selectors)."""
 
     @field_validator("name")
@@ -95,7 +107,7 @@ class MeshEnabledNamespaceArgs(ArgsModel):
     @classmethod
     def _labels(cls, v: dict[str, str]) -> dict[str, str]:
         check_label_map(v)
-        clash = sorted(k for k in v if k.startswith(f"{_PSS}/"))
+        clash = sorted(k for k in v if k.startswith(f"{PSS_LABEL_PREFIX}/"))
         if clash:
             raise ValueError(
                 f"label {clash[0]!r} is set from pod_security. Fix: remove it and set "
@@ -104,37 +116,60 @@ class MeshEnabledNamespaceArgs(ArgsModel):
         return v
 
 
+def _reserved_problem(k8s_name: Any) -> str | None:
+    if k8s_name in _RESERVED:
+        return (
+            f"name: got {k8s_name!r}; {_RESERVED[k8s_name]}. Fix: mesh an application "
+            "namespace instead."
+        )
+    return None
+
+
+def _not_reserved(k8s_name: Any, where: str) -> Any:
+    """The name, plain (checked already) or an Output that resolves only if it is not one of
+    the namespaces that must not be meshed from here."""
+    if not is_output(k8s_name):
+        return k8s_name
+
+    def check(value: str) -> str:
+        problem = _reserved_problem(value)
+        if problem:
+            raise InvalidArgumentError(where, [problem], resolved=True)
+        return value
+
+    return lift(check, k8s_name)
+
+
 class MeshEnabledNamespace(Component):
     """A Namespace (or a patch of an existing one) with Linkerd injection, a default inbound
     policy and Pod Security labels, created after the control plane."""
 
-    name: str
-    """The namespace's Kubernetes name: pass it to GrpcServiceArgs(namespace=...)."""
+    args: MeshEnabledNamespaceArgs
+    """The arguments, Outputs among them passed on only once they are checked."""
+    name: pulumi.Output[str]
+    """The namespace's Kubernetes name; resolves once the namespace exists (and so after the
+    control plane). Pass it to GrpcServiceArgs(namespace=...): the workload then waits for it."""
     default_inbound_policy: str
+    """The default inbound policy annotated on the namespace (a plain switch)."""
     pod_security: str
     """The enforced Pod Security level (resolved from the CNI setting when not given)."""
     meshed: bool = True
+    """Always True: Linkerd injects every pod of this namespace."""
     resource: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch
     """The Namespace (or NamespacePatch), for depends_on."""
 
     def __init__(
         self,
         name: str,
-        args: MeshEnabledNamespaceArgs | None = None,
+        args: MeshEnabledNamespaceArgs | Mapping[str, Any] | None = None,
         *,
         control_plane: LinkerdControlPlane | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = MeshEnabledNamespaceArgs() if args is None else args
-        if not isinstance(args, MeshEnabledNamespaceArgs):
-            raise TypeError(
-                f"MeshEnabledNamespace {name!r}: args must be a MeshEnabledNamespaceArgs, got "
-                f"{type(args).__name__}. Fix: MeshEnabledNamespace(name, "
-                "MeshEnabledNamespaceArgs(...), control_plane=...)."
-            )
         where = f"MeshEnabledNamespace {name!r}"
+        args = validate_model(MeshEnabledNamespaceArgs, {} if args is None else args, where=where)
         problems: list[str] = []
-        k8s_name = args.name
+        k8s_name: pulumi.Input[str] | None = args.name
         if k8s_name is None:
             try:
                 k8s_name = check_dns_label(name, what="namespace", must_start_with_letter=False)
@@ -146,11 +181,10 @@ class MeshEnabledNamespace(Component):
                         "MeshEnabledNamespaceArgs(name=...)."
                     ],
                 ) from None
-        if k8s_name in _RESERVED:
-            problems.append(
-                f"name: got {k8s_name!r}; {_RESERVED[k8s_name]}. Fix: mesh an application "
-                "namespace instead."
-            )
+        if not is_output(k8s_name):
+            reserved = _reserved_problem(k8s_name)
+            if reserved:
+                problems.append(reserved)
         if control_plane is not None and not isinstance(control_plane, LinkerdControlPlane):
             problems.append(
                 f"control_plane: got {type(control_plane).__name__}; it must be the "
@@ -168,8 +202,8 @@ class MeshEnabledNamespace(Component):
                 )
             cni = control_plane.cni_enabled
         cni = bool(cni)
-        level = args.pod_security or ("restricted" if cni else "privileged")
-        if level != "privileged" and not cni:
+        level = pod_security_level(args.pod_security, mesh=True, linkerd_cni=cni)
+        if not admits_linkerd_init(level) and not cni:
             problems.append(
                 f"pod_security: got {level!r}; without the Linkerd CNI plugin every meshed pod "
                 "gets a linkerd-init container that adds NET_ADMIN and NET_RAW, which only "
@@ -181,41 +215,43 @@ class MeshEnabledNamespace(Component):
             raise InvalidArgumentError(where, problems)
 
         super().__init__("MeshEnabledNamespace", name, opts)
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
+        if args.name is not None:
+            k8s_name = args.name
+        k8s_name = _not_reserved(k8s_name, where)
         self.args = args
-        self.name = k8s_name
         self.default_inbound_policy = args.default_inbound_policy
         self.pod_security = level
         self.meshed = True
         self.control_plane = control_plane
 
-        labels = {
-            **args.labels,
-            f"{_PSS}/enforce": level,
-            f"{_PSS}/warn": "restricted",
-            f"{_PSS}/audit": "restricted",
-        }
-        metadata: dict[str, Any] = {
-            "name": k8s_name,
-            "annotations": {
+        metadata = namespace_metadata(
+            k8s_name,
+            enforce=level,
+            labels=args.labels,
+            annotations={
                 INJECT_ANNOTATION: "enabled",
                 DEFAULT_INBOUND_POLICY_ANNOTATION: args.default_inbound_policy,
             },
-        }
+            # A patch claims only what meshing needs, not the namespace's ownership.
+            managed=not args.existing,
+        )
         depends_on: list[pulumi.Resource] = [control_plane] if control_plane is not None else []
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         if args.existing:
-            metadata["labels"] = labels
             self.resource = k8s.core.v1.NamespacePatch(
                 f"{name}-namespace", metadata=metadata, opts=child
             )
         else:
-            metadata["labels"] = {**labels, "app.kubernetes.io/managed-by": "grpc-kube"}
             self.resource = k8s.core.v1.Namespace(
                 f"{name}-namespace", metadata=metadata, opts=child
             )
+        # Tied to the namespace object, so whatever is given this name waits for it.
+        self.name = pulumi.Output.all(self.resource.id, k8s_name).apply(lambda v: v[1])
         self.register_outputs(
             {
-                "name": self.resource.id.apply(lambda _: k8s_name),
+                "name": self.name,
                 "default_inbound_policy": self.default_inbound_policy,
                 "pod_security": self.pod_security,
             }

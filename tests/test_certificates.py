@@ -4,9 +4,12 @@ as secrets, the edge TLS helpers GrpcIngress builds on, and every refusal."""
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import validate_all
 
@@ -20,11 +23,14 @@ from grpc_kube.certificates import (
     EdgeTlsArgs,
     TlsSecret,
     check_hostname,
+    check_hostnames,
     edge_tls_problems,
     hostname_covered,
     issue_tls_secret,
     kubernetes_service_dns_names,
     provision_edge_tls,
+    renewal_window_problem,
+    suggest_hostname,
 )
 from grpc_kube.testing import Recording, run_program
 
@@ -256,12 +262,20 @@ def test_tls_secret_needs_a_certificate() -> None:
 @pytest.mark.parametrize(
     ("make", "field", "hint"),
     [
-        (lambda: ca_args(early_renewal_hours=100, validity_hours=100), "(root)", "below"),
-        (lambda: ca_args(validity_hours=0), "validity_hours", "greater than or equal to 1"),
-        (lambda: ca_args(max_path_length=-1), "max_path_length", "greater than or equal to 0"),
+        (
+            lambda: ca_args(early_renewal_hours=100, validity_hours=100),
+            "early_renewal_hours",
+            "below validity_hours (100)",
+        ),
+        (lambda: ca_args(validity_hours=0), "validity_hours", "at least 1"),
+        (lambda: ca_args(max_path_length=-1), "max_path_length", "at least 0"),
         (lambda: ca_args(algorithm="ECDSA-P224"), "algorithm", "ECDSA-P256"),
-        (lambda: leaf_args(dns_names=()), "(root)", "needs dns_names"),
-        (lambda: leaf_args(early_renewal_hours=2160), "(root)", "lower early_renewal_hours"),
+        (lambda: leaf_args(dns_names=()), "dns_names", "needs dns_names"),
+        (
+            lambda: leaf_args(early_renewal_hours=2160),
+            "early_renewal_hours",
+            "lower early_renewal_hours",
+        ),
         (lambda: leaf_args(dns_names=("Grpc.Example.com",)), "dns_names", "'grpc.example.com'"),
         (lambda: leaf_args(dns_names=("a..b",)), "dns_names", "Fix:"),
         (lambda: leaf_args(dns_names=("*.*.example.com",)), "dns_names", "single leading"),
@@ -388,9 +402,13 @@ def test_issue_tls_secret_registers_certificate_and_secret() -> None:
             "(root)",
             "only applies to a generated",
         ),
-        ({"validity_hours": 10, "early_renewal_hours": 10}, "(root)", "below validity_hours"),
+        (
+            {"validity_hours": 10, "early_renewal_hours": 10},
+            "early_renewal_hours",
+            "below validity_hours",
+        ),
         ({"extra_dns_names": ("A.example.com",)}, "extra_dns_names", "Fix:"),
-        ({"validity_hours": 0}, "validity_hours", "greater than or equal to 1"),
+        ({"validity_hours": 0}, "validity_hours", "at least 1"),
     ],
 )
 def test_edge_tls_args_refusals(kw: dict[str, Any], field: str, hint: str) -> None:
@@ -474,3 +492,321 @@ def test_provision_edge_tls_generated_or_existing(existing: bool) -> None:
         assert seen["edge"] == ("my-tls", "demo", True, 1)
         assert "MOCK-ca-cert" in rec.outputs["ca"]
         assert rec.kube("Secret", "my-tls")["metadata"]["namespace"] == "demo"
+
+
+# --- fix suggestions are themselves valid ---------------------------------------------------
+
+
+def _suggestion(message: str) -> str:
+    found = re.search(r"Fix: use e\.g\. ('.*')\.$", message)
+    assert found, message
+    return str(ast.literal_eval(found.group(1)))
+
+
+@pytest.mark.parametrize(
+    ("host", "wildcard_ok"),
+    [
+        ("GRPC_test.Dev.mydomain.com", True),
+        ("a..b.com", True),
+        ("-x.example.com", True),
+        ("x-.example.com", True),
+        ("grpc.example.com.", True),
+        (".grpc.example.com", True),
+        ("Grpc.example.com", True),
+        ("grpc example.com", True),
+        ("grpc.exämple.com", True),
+        ("*.*.example.com", True),
+        ("grpc.*.example.com", True),
+        ("*.Dev_Example.com", True),
+        ("*.", True),
+        ("*", True),
+        ("", True),
+        ("-", True),
+        ("..", True),
+        ("a" * 254, True),
+        (".".join(["b" * 63] * 5), True),
+        ("*.example.com", False),
+        ("GRPC_test.Dev.mydomain.com", False),
+    ],
+)
+def test_every_hostname_fix_suggestion_passes_the_check(host: str, wildcard_ok: bool) -> None:
+    with pytest.raises(ValueError) as err:
+        check_hostname(host, wildcard_ok=wildcard_ok)
+    suggestion = _suggestion(str(err.value))
+    assert check_hostname(suggestion, wildcard_ok=wildcard_ok) == suggestion
+    assert suggest_hostname(host, wildcard_ok=wildcard_ok) == suggestion
+
+
+@pytest.mark.parametrize(
+    ("host", "suggested"),
+    [
+        ("GRPC_test.Dev.mydomain.com", "grpc-test.dev.mydomain.com"),
+        ("a..b.com", "a.b.com"),
+        ("-x.example.com", "x.example.com"),
+        ("*.Dev_Example.com", "*.dev-example.com"),
+        ("", "grpc.example.com"),
+    ],
+)
+def test_hostname_suggestions_stay_close_to_the_input(host: str, suggested: str) -> None:
+    assert suggest_hostname(host) == suggested
+
+
+def test_every_bad_dns_name_is_reported() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        leaf_args(dns_names=["ok.example.com", "GRPC_test.example.com", "a..b.com"])
+    msg = str(err.value)
+    assert "- dns_names[1]: got 'GRPC_test.example.com'" in msg, msg
+    assert "'grpc-test.example.com'" in msg
+    assert "- dns_names[2]: got 'a..b.com'" in msg and "'a.b.com'" in msg
+    assert "dns_names[0]" not in msg
+
+
+def test_check_hostnames_names_each_bad_entry() -> None:
+    with pytest.raises(ValueError) as err:
+        check_hostnames(["ok.example.com", "A_.com", "-b.com"])
+    msg = str(err.value)
+    assert "'A_.com':" in msg and "'-b.com':" in msg and "'ok.example.com'" not in msg
+    with pytest.raises(ValueError) as err:
+        check_hostnames(["A.com"])
+    assert str(err.value).startswith("a hostname must be")  # one entry: the plain message
+    assert check_hostnames(["a.example.com", "*.b.example.com"]) == [
+        "a.example.com",
+        "*.b.example.com",
+    ]
+
+
+# --- one rule for early renewal -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ca_args(validity_hours=100, early_renewal_hours=100),
+        lambda: leaf_args(validity_hours=100, early_renewal_hours=100),
+        lambda: EdgeTlsArgs(validity_hours=100, early_renewal_hours=100),
+    ],
+    ids=["ca", "certificate", "edge"],
+)
+def test_early_renewal_rule_is_one_rule(make: Any) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        make()
+    rule = renewal_window_problem(100, 100)
+    assert rule is not None
+    assert f"- early_renewal_hours: got 100; {rule}" in str(err.value)
+    assert renewal_window_problem(99, 100) is None
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    def program() -> None:
+        ca = CertificateAuthority(
+            "ca", {"common_name": "dict CA", "validity_hours": 9000, "early_renewal_hours": 10}
+        )
+        Certificate("leaf", {"common_name": "g", "dns_names": ["g.example.com"]}, issuer=ca)
+
+    rec = run_program(program)
+    assert rec.one(SELF_SIGNED).inputs["validityPeriodHours"] == 9000
+    assert rec.one(CSR).inputs["dnsNames"] == ["g.example.com"]
+    with pytest.raises(
+        InvalidArgumentError, match=r"(?s)CertificateAuthority 'ca'.*- commonname: unknown"
+    ):
+        run_program(lambda: CertificateAuthority("ca", {"commonname": "x"}))
+
+
+def test_outputs_flow_into_the_certificates() -> None:
+    def program() -> None:
+        # Outputs exist only inside a running program, so they are made in it.
+        ca = CertificateAuthority(
+            "ca",
+            ca_args(
+                common_name=pulumi.Output.from_input("output CA"),
+                validity_hours=pulumi.Output.from_input(5000),
+                early_renewal_hours=pulumi.Output.from_input(500),
+            ),
+        )
+        Certificate(
+            "leaf",
+            leaf_args(
+                common_name=pulumi.Output.from_input("grpc.example.com"),
+                dns_names=pulumi.Output.from_input(["grpc.example.com", "*.grpc.example.com"]),
+                validity_hours=pulumi.Output.from_input(48),
+                early_renewal_hours=24,
+            ),
+            issuer=ca,
+        )
+
+    rec = run_program(program)
+    ca_cert = rec.one(SELF_SIGNED).inputs
+    assert ca_cert["subject"]["commonName"] == "output CA"
+    assert ca_cert["validityPeriodHours"] == 5000
+    assert rec.one(CSR).inputs["dnsNames"] == ["grpc.example.com", "*.grpc.example.com"]
+    assert rec.one(CSR).inputs["subject"]["commonName"] == "grpc.example.com"
+    assert rec.one(SIGNED).inputs["validityPeriodHours"] == 48
+
+
+@pytest.mark.parametrize(
+    ("leaf_kw", "expected"),
+    [
+        ({"dns_names": ["ok.example.com", "Bad_Host"]}, "- dns_names[1]: got 'Bad_Host'"),
+        ({"dns_names": []}, "- dns_names: got []; a server certificate needs dns_names"),
+        ({"early_renewal_hours": 5000}, "- early_renewal_hours: got 5000; it must be below"),
+    ],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    leaf_kw: dict[str, Any], expected: str
+) -> None:
+    def program() -> None:
+        ca = CertificateAuthority("ca", ca_args())
+        kw = {k: pulumi.Output.from_input(v) for k, v in leaf_kw.items()}
+        Certificate("leaf", leaf_args(**kw), issuer=ca)
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "Certificate 'leaf': invalid input (values that arrived as Outputs" in msg, msg
+    assert expected in msg, msg
+    assert err.value.recording.of_type(SIGNED) == []  # type: ignore[attr-defined]
+
+
+def test_an_output_validity_longer_than_the_issuer_fails_the_deployment() -> None:
+    def program() -> None:
+        ca = CertificateAuthority(
+            "ca", ca_args(validity_hours=pulumi.Output.from_input(100), early_renewal_hours=10)
+        )
+        Certificate("leaf", leaf_args(validity_hours=200, early_renewal_hours=10), issuer=ca)
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "Certificate 'leaf': invalid input (values that arrived as Outputs" in msg, msg
+    assert "validity_hours: got 200; it is longer than the issuing CA's validity" in msg
+    assert err.value.recording.of_type(SIGNED) == []  # type: ignore[attr-defined]
+
+
+def test_tls_secret_namespace_from_a_namespace_resource_orders_it_with_no_depends_on() -> None:
+    def program() -> None:
+        ns = k8s.core.v1.Namespace("demo", metadata={"name": "demo"})
+        ca = CertificateAuthority("ca", ca_args())
+        leaf = Certificate("leaf", leaf_args(), issuer=ca)
+        secret = TlsSecret(
+            "tls",
+            certificate=leaf,
+            namespace=ns.metadata.apply(lambda m: m.name),  # type: ignore[union-attr]
+            secret_name=pulumi.Output.from_input("grpc-tls"),
+        )
+        pulumi.export("name", secret.secret_name)
+        pulumi.export("namespace", secret.namespace)
+        # Whatever references the Secret by name waits for it.
+        k8s.core.v1.ConfigMap("uses", data={"secret": secret.secret_name})
+
+    rec = run_program(program)
+    secret = rec.one(SECRET)
+    assert secret.inputs["metadata"] == {
+        "name": "grpc-tls",
+        "namespace": "demo",
+        "labels": {"app.kubernetes.io/managed-by": "grpc-kube"},
+    }
+    assert rec.depends_on(secret, rec.one("kubernetes:core/v1:Namespace"))
+    assert rec.depends_on(rec.one("kubernetes:core/v1:ConfigMap"), secret)
+    assert secret.secret_paths == ["stringData"]
+    assert rec.outputs["name"] == "grpc-tls" and rec.outputs["namespace"] == "demo"
+
+
+def test_tls_secret_bad_output_name_reaches_no_secret() -> None:
+    def program() -> None:
+        ca = CertificateAuthority("ca", ca_args())
+        leaf = Certificate("leaf", leaf_args(), issuer=ca)
+        TlsSecret(
+            "tls",
+            certificate=leaf,
+            namespace=pulumi.Output.from_input("Demo"),
+            secret_name="ok",
+        )
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "TlsSecret 'tls': invalid input (values that arrived as Outputs" in msg
+    assert "- namespace: got 'Demo'" in msg
+    assert err.value.recording.of_type(SECRET) == []  # type: ignore[attr-defined]
+
+
+def test_issue_tls_secret_for_a_service_whose_names_are_outputs() -> None:
+    def program() -> None:
+        ca = CertificateAuthority("ca", ca_args())
+        name = pulumi.Output.from_input("greeter")
+        namespace = pulumi.Output.from_input("demo")
+        issue_tls_secret(
+            "backend",
+            issuer=ca,
+            dns_names=kubernetes_service_dns_names(name, namespace),
+            namespace=namespace,
+            secret_name="greeter-tls",
+        )
+
+    rec = run_program(program)
+    csr = rec.one(CSR).inputs
+    assert csr["subject"]["commonName"] == "greeter"
+    assert csr["dnsNames"] == [
+        "greeter",
+        "greeter.demo",
+        "greeter.demo.svc",
+        "greeter.demo.svc.cluster.local",
+    ]
+    assert rec.kube("Secret", "greeter-tls")["metadata"]["namespace"] == "demo"
+
+
+@pytest.mark.parametrize("hosts_output", ["entry", "list"])
+def test_edge_tls_with_output_hosts_and_extra_names(hosts_output: str) -> None:
+    def program() -> None:
+        ca = CertificateAuthority("ca", ca_args())
+        host = "grpc.example.com"
+        hosts: Any = (
+            (pulumi.Output.from_input(host),)
+            if hosts_output == "entry"
+            else pulumi.Output.from_input([host])
+        )
+        assert edge_tls_problems(EdgeTlsArgs(), hosts=hosts, namespace="demo", issuer=ca) == []
+        edge = provision_edge_tls(
+            "edge",
+            EdgeTlsArgs(extra_dns_names=pulumi.Output.from_input(["alt.example.com"])),
+            hosts=hosts,
+            namespace="demo",
+            default_secret_name="edge-tls",
+            issuer=ca,
+        )
+        assert edge.secret_name == "edge-tls" and edge.generated
+
+    rec = run_program(program)
+    assert rec.one(CSR).inputs["dnsNames"] == ["grpc.example.com", "alt.example.com"]
+
+
+def test_a_tls_secret_in_another_namespace_fails_when_the_namespace_resolves() -> None:
+    def program() -> None:
+        ca = CertificateAuthority("ca", ca_args())
+        leaf = Certificate("leaf", leaf_args(dns_names=("*.example.com",)), issuer=ca)
+        secret = TlsSecret(
+            "w", certificate=leaf, namespace=pulumi.Output.from_input("certs"), secret_name="w"
+        )
+        problems = edge_tls_problems(
+            EdgeTlsArgs(), hosts=("grpc.example.com",), namespace="demo", tls_secret=secret
+        )
+        assert problems == []  # not known yet: checked when it resolves
+        edge = provision_edge_tls(
+            "edge",
+            EdgeTlsArgs(),
+            hosts=("grpc.example.com",),
+            namespace="demo",
+            default_secret_name="unused",
+            tls_secret=secret,
+        )
+        k8s.core.v1.ConfigMap("route", data={"secret": edge.secret_name})
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "edge TLS 'edge': invalid input (values that arrived as Outputs" in msg, msg
+    assert "in namespace 'certs', but the route lives in 'demo'" in msg
+    assert err.value.recording.of_type("kubernetes:core/v1:ConfigMap") == []  # type: ignore[attr-defined]

@@ -1,9 +1,15 @@
-"""GatewayApiCrds: which manifest it applies, and what it refuses."""
+"""GatewayApiCrds: which manifest it applies, that the shared CRDs survive `pulumi destroy`, and
+what it refuses."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 
+from grpc_kube import gateway_api_crds
 from grpc_kube._validation import InvalidArgumentError
 from grpc_kube.gateway_api_crds import (
     GATEWAY_API_VERSION,
@@ -11,16 +17,17 @@ from grpc_kube.gateway_api_crds import (
     GatewayApiCrdsArgs,
     standard_install_url,
 )
-from grpc_kube.testing import run_program
+from grpc_kube.testing import Recording, run_program
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 
 
-def build(args: GatewayApiCrdsArgs | None = None):
+def build(args: GatewayApiCrdsArgs | None = None) -> tuple[Recording, GatewayApiCrds]:
     made: dict[str, GatewayApiCrds] = {}
 
     def program() -> None:
         made["crds"] = GatewayApiCrds("gateway-api", args)
+        pulumi.export("manifest", made["crds"].manifest)
 
     return run_program(program), made["crds"]
 
@@ -46,7 +53,7 @@ def test_newer_release_and_mirror() -> None:
     mirror = "https://mirror.example.com/gateway-api/v1.5.1/standard-install.yaml"
     rec, crds = build(GatewayApiCrdsArgs(manifest=mirror))
     assert rec.one(CONFIG_FILE).inputs["file"] == mirror
-    assert crds.manifest == mirror and crds.version == "v1.5.1"
+    assert rec.outputs["manifest"] == mirror and crds.version == "v1.5.1"
 
 
 def test_outputs_are_registered() -> None:
@@ -74,6 +81,96 @@ def test_bad_input_names_field_and_fix(options: dict[str, object], field: str, h
     assert hint in msg, msg
 
 
-def test_args_must_be_the_args_model() -> None:
-    with pytest.raises(TypeError, match="GatewayApiCrdsArgs"):
-        run_program(lambda: GatewayApiCrds("gw", {"version": "v1.5.1"}))  # type: ignore[arg-type]
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    rec = run_program(lambda: GatewayApiCrds("gw", {"version": "v1.6.1"}))
+    assert rec.one(CONFIG_FILE).inputs["file"] == standard_install_url("v1.6.1")
+    with pytest.raises(InvalidArgumentError, match=r"GatewayApiCrds 'gw'.*\n.*- version: got"):
+        run_program(lambda: GatewayApiCrds("gw", {"version": "v1.4.0"}))
+    with pytest.raises(InvalidArgumentError, match=r"GatewayApiCrds 'gw'"):
+        run_program(lambda: GatewayApiCrds("gw", "v1.5.1"))  # type: ignore[arg-type]
+
+
+# --- shared CRDs survive a destroy ------------------------------------------------------------
+
+
+def test_the_manifest_is_retained_on_delete() -> None:
+    # Other teams' Gateways and routes are objects of these CRDs: destroying this stack must
+    # leave them installed.
+    rec, _ = build()
+    assert rec.one(CONFIG_FILE).retain_on_delete is True
+    component = rec.one("grpc-kube:index:GatewayApiCrds")
+    assert component.retain_on_delete is False  # meaningless on a component; not relied on
+
+
+def test_every_object_of_the_manifest_is_retained(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider, not this program, registers the CRDs, so the harness never sees them; the
+    ConfigFile carries a transform that the engine applies to each of them."""
+    seen: list[pulumi.ResourceOptions] = []
+    real = k8s.yaml.v2.ConfigFile
+
+    def spy(name: str, *args: Any, opts: pulumi.ResourceOptions, **kw: Any) -> Any:
+        seen.append(opts)
+        return real(name, *args, opts=opts, **kw)
+
+    monkeypatch.setattr(k8s.yaml.v2, "ConfigFile", spy)
+    build()
+    transforms = seen[0].transforms or []
+    crd = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_="kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+        name="gateway-api-manifest:gateways.gateway.networking.k8s.io",
+        props={},
+        opts=pulumi.ResourceOptions(),
+    )
+    results = [t(crd) for t in transforms]  # type: ignore[call-arg,arg-type]
+    assert any(r is not None and r.opts.retain_on_delete is True for r in results), results
+
+
+def test_the_module_says_how_to_remove_them_by_hand() -> None:
+    doc = gateway_api_crds.__doc__ or ""
+    assert "kubectl delete -f " + standard_install_url("v1.5.1") in doc
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_a_manifest_output_flows_into_the_config_file_and_orders_it() -> None:
+    mirror = "https://mirror.example.com/gateway-api/v1.5.1/standard-install.yaml"
+
+    def program() -> None:
+        # Outputs exist only inside a running program, so they are made in it.
+        bucket = pulumi.CustomResource("test:index:Mirror", "mirror", {"url": mirror})
+        url = bucket.urn.apply(lambda _: mirror)
+        crds = GatewayApiCrds("gateway-api", GatewayApiCrdsArgs(manifest=url))
+        pulumi.export("manifest", crds.manifest)
+
+    rec = run_program(program)
+    cf = rec.one(CONFIG_FILE)
+    assert cf.inputs["file"] == mirror
+    assert rec.depends_on(cf, rec.one("test:index:Mirror"))  # no depends_on was given
+    assert rec.outputs["manifest"] == mirror
+
+
+def test_a_manifest_output_that_resolves_to_a_bad_value_fails_the_deployment() -> None:
+    def program() -> None:
+        GatewayApiCrds(
+            "gateway-api", GatewayApiCrdsArgs(manifest=pulumi.Output.from_input(" ./crds.yaml"))
+        )
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "GatewayApiCrds 'gateway-api': invalid input (values that arrived as Outputs" in msg
+    assert "- manifest: got ' ./crds.yaml'" in msg and "surrounding spaces" in msg
+    assert err.value.recording.of_type(CONFIG_FILE) == []  # type: ignore[attr-defined]
+
+
+def test_version_must_be_plain() -> None:
+    def program() -> None:
+        GatewayApiCrds(
+            "gateway-api",
+            {"version": pulumi.Output.from_input("v1.5.1")},
+        )
+
+    with pytest.raises(InvalidArgumentError, match=r"version: got an Output.*known when the"):
+        run_program(program)

@@ -10,7 +10,9 @@ import pulumi
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
+from grpc_kube._namespaces import namespace_metadata, pod_security_level
 from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.certificates import renewal_window_problem
 from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
 from grpc_kube.linkerd_control_plane import (
     CONTROL_PLANE_PORTS,
@@ -410,7 +412,7 @@ def test_external_trust_roots_from_trust_manager() -> None:
             "issuer_early_renewal_hours",
             "below issuer_validity_hours (8760)",
         ),
-        ({"issuer_validity_hours": 0}, "issuer_validity_hours", "greater than or equal to 1"),
+        ({"issuer_validity_hours": 0}, "issuer_validity_hours", "at least 1"),
         ({"issuer_valdity_hours": 100}, "issuer_valdity_hours", "Did you mean"),
     ],
 )
@@ -509,9 +511,13 @@ def test_bad_objects_fail_before_anything_registers(
     assert "LinkerdControlPlane 'mesh'" in errors[0]
 
 
-def test_args_must_be_the_args_model() -> None:
-    with pytest.raises(TypeError, match="LinkerdControlPlaneArgs"):
-        run_program(lambda: LinkerdControlPlane("mesh", {"high_availability": True}))  # type: ignore[arg-type]
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    rec = run_program(lambda: LinkerdControlPlane("mesh", {"high_availability": True}))
+    assert values(rec)["controllerReplicas"] == 3
+    with pytest.raises(InvalidArgumentError, match=r"- highavailability: unknown field"):
+        run_program(lambda: LinkerdControlPlane("mesh", {"highavailability": True}))
+    with pytest.raises(InvalidArgumentError, match=r"LinkerdControlPlane 'mesh'"):
+        run_program(lambda: LinkerdControlPlane("mesh", "ha"))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -527,3 +533,227 @@ def test_identity_rules_hold_against_defaults(options: dict[str, int], field: st
     with pytest.raises(InvalidArgumentError) as err:
         IdentityArgs(**options)
     assert f"- {field}: got" in str(err.value) and "Fix:" in str(err.value)
+
+
+# --- cluster networks: every bad entry --------------------------------------------------------
+
+
+def test_every_bad_cluster_network_is_reported() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        LinkerdControlPlaneArgs(
+            cluster_networks=["10.0.0.1/8", "10.0.0.0/8", "ten", "fd00::/8", "192.168.1.1"]
+        )
+    msg = str(err.value)
+    assert "- cluster_networks[0]: got '10.0.0.1/8'; " in msg and 'Did you mean "10.0.0.0/8"' in msg
+    assert "- cluster_networks[2]: got 'ten'" in msg
+    assert "- cluster_networks[4]: got '192.168.1.1'" in msg and '"192.168.1.1/32"' in msg
+    assert "cluster_networks[1]" not in msg and "cluster_networks[3]" not in msg
+    assert msg.count("Fix:") == 3
+
+
+# --- one rule for early renewal -------------------------------------------------------------
+
+
+def test_identity_renewal_uses_the_shared_rule() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        IdentityArgs(issuer_early_renewal_hours=9000)
+    rule = renewal_window_problem(
+        9000,
+        8760,
+        early_field="issuer_early_renewal_hours",
+        validity_field="issuer_validity_hours",
+    )
+    assert f"- issuer_early_renewal_hours: got 9000; {rule}" in str(err.value)
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_outputs_flow_into_the_certificates_and_values() -> None:
+    def program() -> None:
+        # Outputs exist only inside a running program, so they are made in it.
+        LinkerdControlPlane(
+            "mesh",
+            LinkerdControlPlaneArgs(
+                identity=IdentityArgs(
+                    trust_anchor_validity_hours=pulumi.Output.from_input(43800),
+                    issuer_early_renewal_hours=pulumi.Output.from_input(2000),
+                ),
+                cluster_networks=pulumi.Output.from_input(
+                    ["10.0.0.0/8", pulumi.Output.from_input("fd00::/8")]
+                ),
+            ),
+        )
+
+    rec = run_program(program)
+    assert rec.one(SELF_SIGNED).inputs["validityPeriodHours"] == 43800
+    assert rec.one(SIGNED).inputs["earlyRenewalHours"] == 2000
+    assert values(rec)["clusterNetworks"] == "10.0.0.0/8,fd00::/8"
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda o: LinkerdControlPlaneArgs(cluster_networks=["10.0.0.0/8", o("10.1.0.1/16")]),
+            "- cluster_networks[1]: got '10.1.0.1/16'",
+        ),
+        (
+            lambda o: LinkerdControlPlaneArgs(identity=IdentityArgs(issuer_validity_hours=o(9000))),
+            "- identity.issuer_validity_hours: got 9000",
+        ),
+        (
+            lambda o: LinkerdControlPlaneArgs(
+                identity=IdentityArgs(issuer_early_renewal_hours=o(720))
+            ),
+            "- identity.issuer_early_renewal_hours: got 720",
+        ),
+    ],
+    ids=["cidr", "issuer-validity", "issuer-renewal"],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    make: Any, expected: str
+) -> None:
+    def program() -> None:
+        LinkerdControlPlane("mesh", make(pulumi.Output.from_input))
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "LinkerdControlPlane 'mesh': invalid input (values that arrived as Outputs" in msg, msg
+    assert expected in msg, msg
+    registered = {r.name for r in err.value.recording.of_type(RELEASE)}  # type: ignore[attr-defined]
+    assert "mesh-control-plane" not in registered
+
+
+def test_a_trust_anchor_output_orders_the_install_with_no_issuer_dependencies() -> None:
+    def program() -> None:
+        anchor = pulumi.CustomResource("test:index:Anchor", "anchor", {"pem": ANCHOR_PEM})
+        LinkerdControlPlane(
+            "mesh",
+            external_identity=ExternalIdentity(
+                trust_anchors_pem=anchor.urn.apply(lambda _: ANCHOR_PEM)
+            ),
+        )
+
+    rec = run_program(program)
+    plane = rec.one(RELEASE, "mesh-control-plane")
+    assert values(rec)["identityTrustAnchorsPEM"] == ANCHOR_PEM
+    assert rec.depends_on(plane, rec.one("test:index:Anchor"))
+
+
+ISSUER_PEM = "-----BEGIN CERTIFICATE-----\nMIIB...issuer\n-----END CERTIFICATE-----\n"
+ISSUER_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHc...secret\n-----END EC PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize("as_output", [False, True], ids=["plain", "secret-output"])
+def test_own_issuer_certificate_and_key(as_output: bool) -> None:
+    def program() -> None:
+        key: Any = pulumi.Output.secret(ISSUER_KEY) if as_output else ISSUER_KEY
+        cert: Any = pulumi.Output.from_input(ISSUER_PEM) if as_output else ISSUER_PEM
+        LinkerdControlPlane(
+            "mesh",
+            external_identity=ExternalIdentity(
+                trust_anchors_pem=ANCHOR_PEM, issuer_cert_pem=cert, issuer_key_pem=key
+            ),
+        )
+
+    rec = run_program(program)
+    v = values(rec)
+    assert v["identity"]["issuer"] == {
+        "scheme": "linkerd.io/tls",
+        "tls": {"crtPEM": ISSUER_PEM, "keyPEM": ISSUER_KEY},
+    }
+    assert unknown_value_keys(v, CP_KEYS) == []
+    # The key reaches the values only as a secret (the SDK then marks the whole map secret).
+    assert rec.one(RELEASE, "mesh-control-plane").secret_paths == ["values"]
+    assert rec.of_type(KEY) == []  # nothing generated
+
+
+def test_a_bad_issuer_key_output_fails_without_showing_the_key() -> None:
+    leaked = "-----BEGIN CERTIFICATE-----\nTOP-SECRET\n-----END CERTIFICATE-----\n"
+
+    def program() -> None:
+        LinkerdControlPlane(
+            "mesh",
+            external_identity=ExternalIdentity(
+                trust_anchors_pem=ANCHOR_PEM,
+                issuer_cert_pem=ISSUER_PEM,
+                issuer_key_pem=pulumi.Output.secret(leaked),
+            ),
+        )
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "external_identity.issuer_key_pem: got a value that is not a PEM private key" in msg
+    assert "TOP-SECRET" not in msg
+
+
+@pytest.mark.parametrize(
+    ("ext", "field", "hint"),
+    [
+        (
+            ExternalIdentity(trust_anchors_pem=ANCHOR_PEM, issuer_cert_pem=ISSUER_PEM),
+            "external_identity.issuer_key_pem",
+            "missing, but issuer_cert_pem is set",
+        ),
+        (
+            ExternalIdentity(issuer_key_pem=ISSUER_KEY),
+            "external_identity.issuer_cert_pem",
+            "missing, but issuer_key_pem is set",
+        ),
+        (
+            ExternalIdentity(issuer_cert_pem=ISSUER_PEM + ISSUER_KEY, issuer_key_pem=ISSUER_KEY),
+            "external_identity.issuer_cert_pem",
+            "PRIVATE KEY block (not shown)",
+        ),
+        (
+            ExternalIdentity(issuer_cert_pem=ISSUER_PEM, issuer_key_pem="hunter2"),
+            "external_identity.issuer_key_pem",
+            "not a PEM private key",
+        ),
+    ],
+    ids=["cert-without-key", "key-without-cert", "key-in-cert", "not-a-key"],
+)
+def test_bad_own_issuer_fails_before_anything_registers(
+    ext: ExternalIdentity, field: str, hint: str
+) -> None:
+    errors: list[str] = []
+
+    def program() -> None:
+        try:
+            LinkerdControlPlane("mesh", external_identity=ext)
+        except InvalidArgumentError as exc:
+            errors.append(str(exc))
+
+    rec = run_program(program)
+    assert len(rec) == 0
+    assert f"- {field}: " in errors[0] and hint in errors[0] and "Fix:" in errors[0], errors[0]
+    assert "hunter2" not in errors[0] and "MHc...secret" not in errors[0]
+
+
+def test_switches_must_be_plain() -> None:
+    def program() -> None:
+        LinkerdControlPlane("mesh", {"cni_enabled": pulumi.Output.from_input(True)})
+
+    with pytest.raises(InvalidArgumentError, match=r"cni_enabled: got an Output"):
+        run_program(program)
+
+
+def test_linkerd_namespace_metadata_comes_from_the_shared_helper() -> None:
+    for cni, level in ((False, "privileged"), (True, "restricted")):
+        meta = control_plane_namespace_metadata(cni)
+        assert meta == namespace_metadata(
+            "linkerd",
+            enforce=pod_security_level(None, mesh=True, linkerd_cni=cni),
+            warn=None,
+            audit=None,
+            labels={
+                "linkerd.io/is-control-plane": "true",
+                "config.linkerd.io/admission-webhooks": "disabled",
+                "linkerd.io/control-plane-ns": "linkerd",
+            },
+            annotations={"linkerd.io/inject": "disabled"},
+        )
+        assert meta["labels"]["pod-security.kubernetes.io/enforce"] == level

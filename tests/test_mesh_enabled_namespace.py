@@ -9,6 +9,7 @@ import pulumi
 import pytest
 from schema_checks import validate_all
 
+from grpc_kube._namespaces import admits_linkerd_init, namespace_metadata, pod_security_level
 from grpc_kube._validation import InvalidArgumentError
 from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
 from grpc_kube.linkerd_control_plane import (
@@ -22,6 +23,7 @@ from grpc_kube.testing import Recording, run_program
 IMAGE = "ghcr.io/example/greeter:1.4.2"
 NS = "kubernetes:core/v1:Namespace"
 PATCH = "kubernetes:core/v1:NamespacePatch"
+PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
 def build(
@@ -39,6 +41,7 @@ def build(
             else None
         )
         made["ns"] = MeshEnabledNamespace("apps", args, control_plane=cp)
+        pulumi.export("ns_name", made["ns"].name)
 
     return run_program(program), made["ns"]
 
@@ -50,7 +53,7 @@ def test_default_namespace_is_meshed_with_linkerds_default_policy() -> None:
         "linkerd.io/inject": "enabled",
         "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
     }
-    assert ns.name == "apps"
+    assert rec.outputs["ns_name"] == "apps"
     assert ns.default_inbound_policy == "all-unauthenticated"
     assert ns.meshed is True
     assert (
@@ -115,11 +118,11 @@ def test_explicit_level_with_cni() -> None:
 
 
 def test_name_and_extra_labels() -> None:
-    rec, ns = build(MeshEnabledNamespaceArgs(name="payments", labels={"team": "payments"}))
+    rec, _ = build(MeshEnabledNamespaceArgs(name="payments", labels={"team": "payments"}))
     obj = rec.kube("Namespace", "payments")
     assert obj["metadata"]["labels"]["team"] == "payments"
     assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "grpc-kube"
-    assert ns.name == "payments"
+    assert rec.outputs["ns_name"] == "payments"
 
 
 def test_existing_namespace_is_patched_not_created() -> None:
@@ -252,3 +255,129 @@ def test_bad_component_name_and_control_plane_type() -> None:
 def test_control_plane_is_a_required_keyword() -> None:
     with pytest.raises(TypeError, match="control_plane"):
         MeshEnabledNamespace("apps")  # type: ignore[call-arg]
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_a_workload_given_the_name_waits_for_the_namespace_with_no_depends_on() -> None:
+    def program() -> None:
+        cp = LinkerdControlPlane("mesh")
+        ns = MeshEnabledNamespace("apps", control_plane=cp)
+        GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace=ns.name))
+
+    rec = run_program(program)
+    deployment = rec.one("kubernetes:apps/v1:Deployment", "greeter-deployment")
+    namespace = rec.one(NS, "apps-namespace")
+    assert deployment.inputs["metadata"]["namespace"] == "apps"
+    assert rec.depends_on(deployment, namespace)
+    # ... and so, through the namespace, after the proxy injector.
+    assert rec.depends_on(namespace, rec.one("kubernetes:helm.sh/v3:Release", "mesh-control-plane"))
+
+
+def test_outputs_flow_into_the_namespace() -> None:
+    def program() -> None:
+        # Outputs exist only inside a running program, so they are made in it.
+        team = pulumi.CustomResource("test:index:Team", "team", {"name": "payments"})
+        MeshEnabledNamespace(
+            "apps",
+            MeshEnabledNamespaceArgs(
+                name=team.urn.apply(lambda _: "payments"),
+                labels=pulumi.Output.from_input({"team": pulumi.Output.from_input("payments")}),
+            ),
+            control_plane=None,
+        )
+
+    rec = run_program(program)
+    namespace = rec.one(NS, "apps-namespace")
+    labels = namespace.inputs["metadata"]["labels"]
+    assert namespace.inputs["metadata"]["name"] == "payments"
+    assert labels["team"] == "payments"
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert labels["app.kubernetes.io/managed-by"] == "grpc-kube"
+    assert rec.depends_on(namespace, rec.one("test:index:Team"))  # no depends_on was given
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"name": "Apps_NS"}, "- name: got 'Apps_NS'"),
+        ({"name": "kube-system"}, "- name: got 'kube-system'; Kubernetes system pods"),
+        (
+            {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+            "- labels: got {'pod-security.kubernetes.io/enforce': 'restricted'}",
+        ),
+    ],
+    ids=["bad-name", "reserved-name", "pss-label"],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    options: dict[str, Any], expected: str
+) -> None:
+    def program() -> None:
+        kw = {k: pulumi.Output.from_input(v) for k, v in options.items()}
+        MeshEnabledNamespace("apps", MeshEnabledNamespaceArgs(**kw), control_plane=None)
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "MeshEnabledNamespace 'apps': invalid input (values that arrived as Outputs" in msg, msg
+    assert expected in msg, msg
+    assert err.value.recording.of_type(NS) == []  # type: ignore[attr-defined]
+
+
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    rec = run_program(lambda: MeshEnabledNamespace("apps", {"name": "shop"}, control_plane=None))
+    assert rec.kube("Namespace", "shop")
+    with pytest.raises(InvalidArgumentError, match=r"- inbound_policy: unknown field"):
+        run_program(
+            lambda: MeshEnabledNamespace("apps", {"inbound_policy": "deny"}, control_plane=None)
+        )
+
+
+@pytest.mark.parametrize("field", ["pod_security", "existing", "linkerd_cni"])
+def test_switches_must_be_plain(field: str) -> None:
+    value = {"pod_security": "privileged", "existing": False, "linkerd_cni": False}[field]
+
+    def program() -> None:
+        MeshEnabledNamespace("apps", {field: pulumi.Output.from_input(value)}, control_plane=None)
+
+    with pytest.raises(InvalidArgumentError, match=rf"{field}: got an Output.*known when the"):
+        run_program(program)
+
+
+# --- the shared Pod Security rules ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("requested", "mesh", "cni", "level"),
+    [
+        (None, True, False, "privileged"),
+        (None, True, True, "restricted"),
+        (None, False, False, "restricted"),
+        ("baseline", False, False, "baseline"),
+        ("restricted", True, False, "restricted"),  # asked for: refused by the callers
+    ],
+)
+def test_pod_security_level(requested: str | None, mesh: bool, cni: bool, level: str) -> None:
+    assert pod_security_level(requested, mesh=mesh, linkerd_cni=cni) == level
+    assert admits_linkerd_init(level) is (level == "privileged")
+
+
+def test_namespace_metadata_labels() -> None:
+    meta = namespace_metadata("a", enforce="baseline", labels={"team": "x"})
+    assert meta == {
+        "name": "a",
+        "labels": {
+            "team": "x",
+            "pod-security.kubernetes.io/enforce": "baseline",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "app.kubernetes.io/managed-by": "grpc-kube",
+        },
+    }
+    patch = namespace_metadata("a", enforce="privileged", managed=False, annotations={"k": "v"})
+    assert "app.kubernetes.io/managed-by" not in patch["labels"]
+    assert patch["annotations"] == {"k": "v"}
+    # The Pod Security labels win over the caller's.
+    clash = namespace_metadata("a", enforce="restricted", labels={PSS_ENFORCE: "privileged"})
+    assert clash["labels"][PSS_ENFORCE] == "restricted"
