@@ -11,17 +11,23 @@ GrpcService uses native gRPC probes, so under any authenticated or deny policy t
 refused. They are therefore moved to the service's plaintext `health_port`, covered by a second
 `Server` that a `NetworkAuthentication` opens to the probe networks (docs/linkerd.md weighs this
 against skipping the proxy for that port).
+
+Names, namespaces, labels and CIDRs may be Outputs of other resources (a namespace from a
+Namespace resource orders every policy object after it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails
 
+from ._inputs import contains_output, fmt, gate, is_output, lift
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -30,8 +36,9 @@ from ._validation import (
     check_dns_label,
     check_dns_subdomain,
     field_validator,
+    validate_model,
 )
-from .grpc_service import HEALTH_PORT_NAME, PORT_NAME, GrpcService
+from .grpc_service import HEALTH_PORT_NAME, PORT_NAME, GrpcService, GrpcServiceRef
 from .linkerd_control_plane import LinkerdControlPlane
 from .peers import PeerRef
 
@@ -48,130 +55,204 @@ SERVER_API_VERSION = f"{POLICY_GROUP}/v1beta3"
 AUTH_API_VERSION = f"{POLICY_GROUP}/v1alpha1"
 
 
+def _show(value: Any) -> str:
+    """A value for an error message: its repr, or "(an Output)" when it is not known yet."""
+    return "(an Output)" if contains_output(value) else repr(value)
+
+
+def _account_problems(namespace: Any, name: Any, prefix: str = "") -> list[str]:
+    """What is wrong with a ServiceAccount reference, one line per field; Outputs are skipped
+    (checked once they resolve)."""
+    problems = []
+    if not is_output(namespace):
+        try:
+            check_dns_label(namespace, what="namespace", must_start_with_letter=False)
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{prefix}namespace: got {namespace!r}; {exc}")
+    if not is_output(name):
+        try:
+            check_dns_subdomain(name, what="ServiceAccount name")
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{prefix}name: got {name!r}; {exc}")
+    return problems
+
+
 @dataclass(frozen=True)
 class ServiceAccountRef:
     """A Kubernetes ServiceAccount, i.e. a Linkerd mesh identity, for clients that are not
-    grpc-kube components (e.g. a Job, or a workload deployed by another tool)."""
+    grpc-kube components (e.g. a Job, or a workload deployed by another tool). Either value may
+    be an Output (e.g. of another stack); plain values are checked at once, Outputs by
+    MeshAuthorization when they resolve."""
 
-    namespace: str
-    name: str
+    namespace: pulumi.Input[str]
+    """The ServiceAccount's namespace."""
+    name: pulumi.Input[str]
+    """The ServiceAccount's name."""
 
     def __post_init__(self) -> None:
-        problems = []
-        try:
-            check_dns_label(self.namespace, what="namespace", must_start_with_letter=False)
-        except (ValueError, TypeError) as exc:
-            problems.append(f"namespace: got {self.namespace!r}; {exc}")
-        try:
-            check_dns_subdomain(self.name, what="ServiceAccount name")
-        except (ValueError, TypeError) as exc:
-            problems.append(f"name: got {self.name!r}; {exc}")
+        problems = _account_problems(self.namespace, self.name)
         if problems:
             raise InvalidArgumentError("ServiceAccountRef", problems)
 
     @property
-    def mesh_identity(self) -> str:
-        """Linkerd identity (default cluster domain `cluster.local`)."""
-        return f"{self.name}.{self.namespace}.serviceaccount.identity.linkerd.cluster.local"
+    def mesh_identity(self) -> Any:
+        """Linkerd identity (default cluster domain `cluster.local`); an Output when either
+        value is one."""
+        return fmt("{}.{}.serviceaccount.identity.linkerd.cluster.local", self.name, self.namespace)
+
+
+def _check_each(values: Iterable[Any], check: Callable[[Any], object], *, title: str) -> None:
+    """Run `check` on every entry of a list and report EVERY bad one under its own index
+    (`probe_networks[2]: ...`), not only the first."""
+    errors: list[InitErrorDetails] = []
+    for i, value in enumerate(values):
+        try:
+            check(value)
+        except ValueError as exc:
+            errors.append(
+                InitErrorDetails(type="value_error", loc=(i,), input=value, ctx={"error": exc})
+            )
+    if errors:
+        # pydantic keeps each line of a ValidationError raised in a validator, under the field.
+        raise ValidationError.from_exception_data(title, errors)
 
 
 class MeshAuthorizationArgs(ArgsModel):
     """Arguments of MeshAuthorization. All optional."""
 
-    probe_networks: tuple[str, ...] = ("0.0.0.0/0", "::/0")
+    probe_networks: pulumi.Input[list[pulumi.Input[str]]] = ["0.0.0.0/0", "::/0"]
     """Source networks allowed to call the health port without a mesh identity (kubelet probes
     come from the node). Default: everywhere, the same as Linkerd's own
     `policyController.probeNetworks` for httpGet probes. The health port serves only
     grpc.health.v1, so this exposes whether the server is up, nothing else; narrow it to your
-    node CIDRs where they are known, and let NetworkPolicies limit who reaches the port."""
+    node CIDRs where they are known (e.g. an Output of your network's resource), and let
+    NetworkPolicies limit who reaches the port. Every bad entry is reported, under its index."""
 
     @field_validator("probe_networks")
     @classmethod
-    def _cidrs(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _cidrs(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError(
                 "no probe network would leave kubelet probes denied and the pods never Ready. "
                 "Fix: list the node CIDRs, or keep the default ('0.0.0.0/0', '::/0')."
             )
-        for cidr in v:
-            check_cidr(cidr, what="network")
+        _check_each(v, lambda cidr: check_cidr(cidr, what="network"), title="MeshAuthorizationArgs")
         return v
 
 
-Client = GrpcService | PeerRef | ServiceAccountRef
+Client = GrpcService | GrpcServiceRef | PeerRef | ServiceAccountRef
 
 
-def _client_ref(index: int, client: object) -> tuple[ServiceAccountRef | None, str | None]:
+def _client_ref(
+    index: int, client: object, where: str, gated: dict[int, GrpcServiceRef]
+) -> tuple[ServiceAccountRef | None, str | None]:
     """The ServiceAccount of one allowed client, or a problem line."""
-    where = f"allow[{index}]"
+    at = f"allow[{index}]"
     if isinstance(client, GrpcService):
-        return ServiceAccountRef(client.ref.namespace, client.ref.service_account), None
+        client = client.ref
+    if isinstance(client, GrpcServiceRef):
+        # A ref built by hand is checked by GrpcServiceRef's rules when its Outputs resolve.
+        if id(client) not in gated:
+            gated[id(client)] = gate(client, where=f"{where} {at}")
+        ref = gated[id(client)]
+        return ServiceAccountRef(ref.namespace, ref.account), None
     if isinstance(client, ServiceAccountRef):
         return client, None
     if isinstance(client, PeerRef):
         if client.service_account is None:
             return None, (
-                f"{where}: got a PeerRef of pods in {client.namespace!r} "
-                f"({client.pod_labels}) without a service_account; Linkerd authorizes "
-                "identities, and these pods have no single one (e.g. the control plane's peer). "
-                "Fix: pass a PeerRef with service_account set, the GrpcService, or "
-                "ServiceAccountRef(namespace, name)."
+                f"{at}: got a PeerRef of pods in {_show(client.namespace)} "
+                f"({client.pod_labels if not contains_output(client.pod_labels) else 'labels'}) "
+                "without a service_account; Linkerd authorizes identities, and these pods have "
+                "no single one (e.g. the control plane's peer). Fix: pass a PeerRef with "
+                "service_account set, the GrpcService, or ServiceAccountRef(namespace, name)."
             )
-        return ServiceAccountRef(client.namespace, client.service_account), None
+        try:
+            return ServiceAccountRef(client.namespace, client.service_account), None
+        except InvalidArgumentError as exc:
+            return None, "; ".join(f"{at}.{p}" for p in exc.problems)
     hint = ""
     if isinstance(client, str):
         hint = " Names are not accepted, so a typo cannot silently authorize nobody."
     return None, (
-        f"{where}: got {type(client).__name__} {client!r:.60}; allowed clients are GrpcService "
-        f"objects, PeerRefs with a service_account (e.g. a gateway's .peer) or "
+        f"{at}: got {type(client).__name__} {client!r:.60}; allowed clients are GrpcService "
+        f"objects (or their .ref), PeerRefs with a service_account (e.g. a gateway's .peer) or "
         f"ServiceAccountRef(namespace, name).{hint} Fix: pass the object itself."
     )
 
 
+def _unique_sorted(
+    accounts: Sequence[Sequence[Any]], paths: Sequence[str], where: str
+) -> tuple[ServiceAccountRef, ...]:
+    """The allowed accounts, checked, deduplicated and in a stable order (resolved values)."""
+    pairs = [(str(namespace), str(name)) for namespace, name in accounts]
+    problems = [
+        p
+        for (namespace, name), path in zip(accounts, paths, strict=True)
+        for p in _account_problems(namespace, name, prefix=f"{path}.")
+    ]
+    if problems:
+        raise InvalidArgumentError(where, problems, resolved=True)
+    return tuple(ServiceAccountRef(ns, name) for ns, name in sorted(set(pairs)))
+
+
 class MeshAuthorization(Component):
     """Linkerd policy for one GrpcService: its gRPC port accepts only the `allow`ed mesh
-    identities; its health port (if any) accepts kubelet probes from `probe_networks`."""
+    identities; its health port (if any) accepts kubelet probes from `probe_networks`.
 
-    server_name: str
-    """Name of the Linkerd `Server` covering the gRPC port (`<service>-grpc`)."""
-    health_server_name: str | None
+    `server` is a GrpcService or its GrpcServiceRef (e.g. for a service deployed elsewhere);
+    `allow` lists GrpcServices, GrpcServiceRefs, PeerRefs with a service_account, or
+    ServiceAccountRefs. Their names, namespaces and labels may be Outputs: the Linkerd objects
+    then carry them, and a namespace from a Namespace resource orders them after it. Which
+    objects exist is decided when the program runs, from plain facts: whether the server has a
+    `health_port` (its number may be an Output), `tls`, `headless`, and for a GrpcService whether
+    its probes are on.
+    """
+
+    server_name: pulumi.Input[str]
+    """Name of the Linkerd `Server` covering the gRPC port (`<service>-grpc`); plain when the
+    Service name is, else an Output."""
+    health_server_name: pulumi.Input[str] | None
     """Name of the `Server` covering the health port, or None without a health port."""
-    clients: tuple[ServiceAccountRef, ...]
-    """The allowed ServiceAccounts, deduplicated, in a stable order."""
-    identities: tuple[str, ...]
-    """Their Linkerd identities (default cluster domain), for logs and `linkerd authz`."""
+    clients: tuple[ServiceAccountRef, ...] | pulumi.Output[tuple[ServiceAccountRef, ...]]
+    """The allowed ServiceAccounts, deduplicated, in a stable order; an Output of them when a
+    client's name or namespace is one."""
+    identities: tuple[str, ...] | pulumi.Output[tuple[str, ...]]
+    """Their Linkerd identities (default cluster domain), for logs and `linkerd authz`; an
+    Output when the clients are."""
 
     def __init__(
         self,
         name: str,
-        args: MeshAuthorizationArgs | None = None,
+        args: MeshAuthorizationArgs | Mapping[str, Any] | None = None,
         *,
-        server: GrpcService,
+        server: GrpcService | GrpcServiceRef,
         allow: Sequence[Client],
         control_plane: LinkerdControlPlane | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = MeshAuthorizationArgs() if args is None else args
-        if not isinstance(args, MeshAuthorizationArgs):
-            raise TypeError(
-                f"MeshAuthorization {name!r}: args must be a MeshAuthorizationArgs, got "
-                f"{type(args).__name__}. Fix: MeshAuthorization(name, MeshAuthorizationArgs(), "
-                "server=..., allow=[...])."
-            )
         where = f"MeshAuthorization {name!r}"
-        if not isinstance(server, GrpcService):
+        args = validate_model(MeshAuthorizationArgs, {} if args is None else args, where=where)
+        problems: list[str] = []
+        gated: dict[int, GrpcServiceRef] = {}
+        if isinstance(server, GrpcService):
+            probes_on: bool | None = server.args.probes.enabled
+            ref = server.ref
+        elif isinstance(server, GrpcServiceRef):
+            probes_on = None  # unknown: the pods are not ours to read
+            ref = server
+        else:
             raise InvalidArgumentError(
                 where,
                 [
                     f"server: got {type(server).__name__}; MeshAuthorization reads the pods, "
-                    "ports and probes from the GrpcService itself. Fix: pass the GrpcService."
+                    "ports and probes from the service itself. Fix: pass the GrpcService, or its "
+                    "GrpcServiceRef for a service deployed elsewhere."
                 ],
             )
-        problems: list[str] = []
-        info = server.ref
-        if server.args.probes.enabled and info.health_port is None:
+        if probes_on and ref.health_port is None:
             problems.append(
-                f"server: {info.name!r} has kubelet gRPC probes on its gRPC port, which this "
+                f"server: {_show(ref.name)} has kubelet gRPC probes on its gRPC port, which this "
                 "authorization closes to everyone but the allowed identities; Linkerd "
                 "auto-authorizes only httpGet probes, so the pods would never become Ready. "
                 "Fix: serve grpc.health.v1 on a separate port, GrpcServiceArgs(health_port=8086); "
@@ -182,7 +263,7 @@ class MeshAuthorization(Component):
                 f"control_plane: got {type(control_plane).__name__}. Fix: pass the "
                 "LinkerdControlPlane (the policy CRDs must exist first), or None."
             )
-        refs: dict[tuple[str, str], ServiceAccountRef] = {}
+        refs: list[tuple[ServiceAccountRef, str]] = []
         if isinstance(allow, (str, bytes)) or not isinstance(allow, Sequence):
             problems.append(
                 f"allow: got {type(allow).__name__}; expected a list of clients. "
@@ -195,42 +276,63 @@ class MeshAuthorization(Component):
             )
         else:
             for i, client in enumerate(allow):
-                ref, problem = _client_ref(i, client)
+                account, problem = _client_ref(i, client, where, gated)
                 if problem:
                     problems.append(problem)
-                elif ref is not None:
-                    refs[(ref.namespace, ref.name)] = ref
+                elif account is not None:
+                    refs.append((account, f"allow[{i}]"))
         if problems:
             raise InvalidArgumentError(where, problems)
 
         super().__init__("MeshAuthorization", name, opts)
-        self.args = args
-        self.clients = tuple(refs[k] for k in sorted(refs))
-        self.identities = tuple(c.mesh_identity for c in self.clients)
-        self.server_name = f"{info.name}-grpc"
-        self.health_server_name = f"{info.name}-grpc-health" if info.health_port else None
+        # Values that arrived as Outputs reach the objects only once they pass the same checks.
+        self.args = args = gate(args, where=where)
+        info = gate(ref, where=f"{where} server")
+        paths = [path for _, path in refs]
+        # Deduplicated and sorted by value, so computed once the values are known; resolved
+        # client values are checked there too (ServiceAccountRefs built from Outputs).
+        self.clients = lift(
+            lambda *accounts: _unique_sorted(accounts, paths, where),
+            *[[a.namespace, a.name] for a, _ in refs],
+        )
+        self.identities = lift(
+            lambda clients: tuple(c.mesh_identity for c in clients), self.clients
+        )
+        self.server_name = fmt("{}-grpc", info.name)
+        self.health_server_name = (
+            fmt("{}-grpc-health", info.name) if info.health_port is not None else None
+        )
 
         if info.headless:
             pulumi.log.warn(
-                f"{where}: {info.name!r} is a headless Service. Its clients dial pod addresses "
-                "directly, so Linkerd adds mTLS and this authorization but no per-request "
-                "balancing; keep client-side round_robin (client_service_config), or drop "
-                "headless=True to let the mesh balance.",
+                f"{where}: {_show(info.name)} is a headless Service. Its clients dial pod "
+                "addresses directly, so Linkerd adds mTLS and this authorization but no "
+                "per-request balancing; keep client-side round_robin (client_service_config), "
+                "or drop headless=True to let the mesh balance.",
+                resource=self,
+            )
+        if probes_on is None and info.health_port is None:
+            pulumi.log.warn(
+                f"{where}: the GrpcServiceRef {_show(info.name)} has no health_port, so only "
+                "the gRPC port gets a Server, closed to all but the allowed identities. If its "
+                "pods have kubelet gRPC probes on that port, Linkerd refuses them and the pods "
+                "never become Ready; set health_port in the ref when the pods serve "
+                "grpc.health.v1 on a separate port.",
                 resource=self,
             )
 
         base_deps: list[pulumi.Resource] = [control_plane] if control_plane is not None else []
         labels = {"app.kubernetes.io/managed-by": "grpc-kube"}
 
-        def meta(k8s_name: str) -> dict[str, Any]:
+        def meta(k8s_name: Any) -> dict[str, Any]:
             return {"name": k8s_name, "namespace": info.namespace, "labels": labels}
 
         def custom(
             pulumi_name: str,
             api_version: str,
             kind: str,
-            k8s_name: str,
-            spec: dict[str, Any],
+            k8s_name: Any,
+            spec: Any,
             after: Sequence[pulumi.Resource] = (),
         ) -> k8s.apiextensions.CustomResource:
             return k8s.apiextensions.CustomResource(
@@ -242,12 +344,18 @@ class MeshAuthorization(Component):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*base_deps, *after]),
             )
 
-        def target(kind: str, k8s_name: str) -> dict[str, str]:
+        def target(kind: str, k8s_name: Any) -> dict[str, Any]:
             return {"group": POLICY_GROUP, "kind": kind, "name": k8s_name}
+
+        pod_labels = info.pod_labels
 
         def server_spec(port_name: str, protocol: str) -> dict[str, Any]:
             return {
-                "podSelector": {"matchLabels": dict(info.selector_labels)},
+                "podSelector": {
+                    "matchLabels": dict(pod_labels)
+                    if isinstance(pod_labels, Mapping)
+                    else pod_labels
+                },
                 # By name, as GrpcService names its container ports: survives port changes.
                 "port": port_name,
                 "proxyProtocol": protocol,
@@ -256,7 +364,7 @@ class MeshAuthorization(Component):
                 "accessPolicy": "deny",
             }
 
-        clients_name = f"{info.name}-grpc-clients"
+        clients_name = fmt("{}-grpc-clients", info.name)
         self.authentication = custom(
             f"{name}-clients",
             AUTH_API_VERSION,
@@ -264,10 +372,13 @@ class MeshAuthorization(Component):
             clients_name,
             {
                 # By reference, not identity string: independent of the trust domain.
-                "identityRefs": [
-                    {"kind": "ServiceAccount", "name": c.name, "namespace": c.namespace}
-                    for c in self.clients
-                ]
+                "identityRefs": lift(
+                    lambda clients: [
+                        {"kind": "ServiceAccount", "name": c.name, "namespace": c.namespace}
+                        for c in clients
+                    ],
+                    self.clients,
+                )
             },
         )
         self.policy = custom(
@@ -296,13 +407,18 @@ class MeshAuthorization(Component):
 
         self.health_server: k8s.apiextensions.CustomResource | None = None
         if self.health_server_name is not None:
-            probes_name = f"{info.name}-probes"
+            probes_name = fmt("{}-probes", info.name)
             probe_auth = custom(
                 f"{name}-probes",
                 AUTH_API_VERSION,
                 "NetworkAuthentication",
                 probes_name,
-                {"networks": [{"cidr": cidr} for cidr in args.probe_networks]},
+                {
+                    "networks": lift(
+                        lambda networks: [{"cidr": cidr} for cidr in networks],
+                        args.probe_networks,
+                    )
+                },
             )
             health_policy = custom(
                 f"{name}-health-policy",
@@ -327,7 +443,7 @@ class MeshAuthorization(Component):
 
         outputs: dict[str, Any] = {
             "server_name": self.server_name,
-            "identities": list(self.identities),
+            "identities": lift(list, self.identities),
         }
         if self.health_server_name is not None:
             outputs["health_server_name"] = self.health_server_name

@@ -8,20 +8,27 @@ may reach the services it fronts", DNS, and, when the namespace is meshed, what 
 need (peer proxies on 4143, the control plane on 8080/8086/8090). Anything else is a typed raw
 rule, validated before anything registers. NetworkPolicies are L3/L4 only; inside the mesh,
 Linkerd's own authorization policy is the L7 control.
+
+Namespaces, labels, ports and CIDRs may be Outputs of other resources (a namespace from a
+Namespace resource orders every policy after it). Which NetworkPolicies exist is still decided
+when the program runs, from plain facts; see ZeroTrustPolicy for what must be plain.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import ValidationInfo
+import pydantic
+from pydantic import ValidationError, ValidationInfo
+from pydantic_core import InitErrorDetails
 
+from ._inputs import contains_output, gate, is_output, lift, to_output
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -33,6 +40,7 @@ from ._validation import (
     check_port,
     field_validator,
     model_validator,
+    validate_model,
 )
 from .grpc_service import GrpcService, GrpcServiceRef
 from .linkerd_control_plane import CONTROL_PLANE_PORTS as LINKERD_CONTROL_PLANE_PORTS
@@ -101,6 +109,38 @@ def _namespace(value: str, what: str = "namespace") -> str:
     return check_dns_label(value, what=what, must_start_with_letter=False)
 
 
+def _check_each(values: Iterable[Any], check: Callable[[Any], object], *, title: str) -> None:
+    """Run `check` on every entry of a list and report EVERY bad one under its own index
+    (`except_[2]: ...`), not only the first: a list of ten CIDRs with three typos then takes one
+    run to fix, not three."""
+    errors: list[InitErrorDetails] = []
+    for i, value in enumerate(values):
+        try:
+            check(value)
+        except ValueError as exc:
+            errors.append(
+                InitErrorDetails(type="value_error", loc=(i,), input=value, ctx={"error": exc})
+            )
+    if errors:
+        # pydantic keeps each line of a ValidationError raised in a validator, under the field.
+        raise ValidationError.from_exception_data(title, errors)
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: its repr, or "(an Output)" when it is not known yet."""
+    return "(an Output)" if contains_output(value) else repr(value)
+
+
+def _text(value: Any) -> str:
+    """A value inside prose: as it is, or "(an Output)"."""
+    return "(an Output)" if contains_output(value) else str(value)
+
+
+def _labels(value: Any) -> Any:
+    """A label map as sent: a copy of a plain map, an Output as it is."""
+    return dict(value) if isinstance(value, Mapping) else value
+
+
 def _as_selector_input(value: Any) -> Any:
     """Accept a plain label map as shorthand for `LabelSelector(match_labels=...)`."""
     if isinstance(value, Mapping) and not (
@@ -112,17 +152,23 @@ def _as_selector_input(value: Any) -> Any:
 
 
 # --- raw, typed rules -----------------------------------------------------------------------
+#
+# Values (label keys and values, namespaces, CIDRs, ports, protocols) may be Outputs: rendered
+# once they resolve, after the same checks. The shape of a rule (which peers, rules and
+# selectors exist, the operators, the switches) stays plain. A shorthand (a label map for a
+# selector, an int for a port) is a shape, so it is converted with pydantic's own validators,
+# whatever Outputs it holds.
 
 
 class LabelSelectorRequirement(ArgsModel):
     """One `matchExpressions` entry of a label selector."""
 
-    key: str
+    key: pulumi.Input[str]
     """Label key the expression tests."""
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     """`In`/`NotIn` compare the label's value with `values`; `Exists`/`DoesNotExist` test the
-    key only."""
-    values: tuple[str, ...] = ()
+    key only. Plain: it decides whether `values` is sent."""
+    values: pulumi.Input[list[pulumi.Input[str]]] = []
     """Values for `In`/`NotIn` (required there); must be empty for `Exists` and
     `DoesNotExist`."""
 
@@ -134,10 +180,14 @@ class LabelSelectorRequirement(ArgsModel):
 
     @field_validator("values")
     @classmethod
-    def _values(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        key = info.data.get("key", "key")
-        for value in v:
-            check_label_map({key: value}, what="label selector")
+    def _values(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        key = info.data.get("key")
+        key = key if isinstance(key, str) else "key"
+        _check_each(
+            v,
+            lambda value: check_label_map({key: value}, what="label selector"),
+            title="LabelSelectorRequirement",
+        )
         return v
 
     @model_validator(mode="after")
@@ -155,9 +205,11 @@ class LabelSelectorRequirement(ArgsModel):
         return self
 
     def to_k8s(self) -> dict[str, Any]:
+        """The Kubernetes form (of resolved values)."""
         out: dict[str, Any] = {"key": self.key, "operator": self.operator}
-        if self.values:
-            out["values"] = list(self.values)
+        values: Any = self.values
+        if values:
+            out["values"] = list(values)
         return out
 
 
@@ -165,7 +217,7 @@ class LabelSelector(ArgsModel):
     """A Kubernetes label selector. Anywhere a selector is taken, a plain `{"key": "value"}` map
     is shorthand for `LabelSelector(match_labels={...})`."""
 
-    match_labels: dict[str, str] = {}
+    match_labels: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Labels that must all match (default none)."""
     match_expressions: tuple[LabelSelectorRequirement, ...] = ()
     """Expressions that must all hold (default none)."""
@@ -178,13 +230,18 @@ class LabelSelector(ArgsModel):
 
     @property
     def is_empty(self) -> bool:
-        """True when the selector matches everything (`{}`)."""
+        """True when the selector matches everything (`{}`). Labels that are an Output count as
+        not empty here; the checks that need to know run again once they resolve."""
+        if is_output(self.match_labels):
+            return False
         return not self.match_labels and not self.match_expressions
 
     def to_k8s(self) -> dict[str, Any]:
+        """The Kubernetes form (of resolved values)."""
         out: dict[str, Any] = {}
-        if self.match_labels:
-            out["matchLabels"] = dict(self.match_labels)
+        labels: Any = self.match_labels
+        if labels:
+            out["matchLabels"] = dict(labels)
         if self.match_expressions:
             out["matchExpressions"] = [e.to_k8s() for e in self.match_expressions]
         return out
@@ -194,11 +251,11 @@ class IpBlock(ArgsModel):
     """An address range (`ipBlock`): meant for addresses outside the cluster, since pod IPs
     change."""
 
-    cidr: str
+    cidr: pulumi.Input[str]
     """The range, e.g. `172.17.0.0/16` or `2001:db8::/64` (canonical form, mask required)."""
-    except_: tuple[str, ...] = ()
+    except_: pulumi.Input[list[pulumi.Input[str]]] = []
     """Sub-ranges to leave out (Kubernetes `except`; default none). Each must lie strictly
-    inside `cidr`."""
+    inside `cidr`; every bad entry is reported, each under its index."""
 
     @field_validator("cidr")
     @classmethod
@@ -207,14 +264,16 @@ class IpBlock(ArgsModel):
 
     @field_validator("except_")
     @classmethod
-    def _except(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        for item in v:
-            check_cidr(item, what="except CIDR")
+    def _except(cls, v: list[str], info: ValidationInfo) -> list[str]:
         cidr = info.data.get("cidr")
-        if cidr is None:  # cidr itself was invalid and is reported on its own
-            return v
-        net = ipaddress.ip_network(cidr)
-        for item in v:
+        # No plain, valid cidr: it was reported on its own, or is an Output whose value is
+        # compared with these entries when it resolves.
+        net = ipaddress.ip_network(cidr) if isinstance(cidr, str) else None
+
+        def one(item: str) -> None:
+            check_cidr(item, what="except CIDR")
+            if net is None:
+                return
             sub = ipaddress.ip_network(item)
             if sub.version != net.version or not sub.subnet_of(net) or sub == net:  # type: ignore[arg-type]
                 raise ValueError(
@@ -222,12 +281,16 @@ class IpBlock(ArgsModel):
                     "entry that is not a smaller range within cidr. Fix: use a sub-range of "
                     f"{cidr} (a longer prefix inside it), or widen cidr."
                 )
+
+        _check_each(v, one, title="IpBlock")
         return v
 
     def to_k8s(self) -> dict[str, Any]:
+        """The Kubernetes form (of resolved values)."""
         out: dict[str, Any] = {"cidr": self.cidr}
-        if self.except_:
-            out["except"] = list(self.except_)
+        excluded: Any = self.except_
+        if excluded:
+            out["except"] = list(excluded)
         return out
 
 
@@ -243,7 +306,7 @@ class NetworkPeer(ArgsModel):
     None)."""
     namespace_selector: LabelSelector | None = None
     """Namespaces by label (default None). With pod_selector: those pods in those namespaces."""
-    namespace: str | None = None
+    namespace: pulumi.Input[str] | None = None
     """Shorthand for a namespace_selector on `kubernetes.io/metadata.name` (default None)."""
     ip_block: IpBlock | None = None
     """An address range (default None); cannot be combined with selectors in one peer."""
@@ -252,7 +315,7 @@ class NetworkPeer(ArgsModel):
     policy's namespace; `namespace_selector={}`: every pod in every namespace). Default False,
     because an empty selector silently matches everything."""
 
-    @field_validator("pod_selector", "namespace_selector", mode="before")
+    @pydantic.field_validator("pod_selector", "namespace_selector", mode="before")
     @classmethod
     def _selector_shorthand(cls, v: Any) -> Any:
         return _as_selector_input(v)
@@ -313,6 +376,7 @@ class NetworkPeer(ArgsModel):
         return self
 
     def to_k8s(self) -> dict[str, Any]:
+        """The Kubernetes form (of resolved values)."""
         if self.ip_block is not None:
             return {"ipBlock": self.ip_block.to_k8s()}
         out: dict[str, Any] = {}
@@ -327,16 +391,16 @@ class NetworkPeer(ArgsModel):
 
 class PolicyPort(ArgsModel):
     """One `ports` entry: a port number, a port range (port..end_port) or a named container
-    port, with its protocol. In a rule's `ports`, a bare int or name is shorthand for a TCP
-    PolicyPort."""
+    port, with its protocol. In a rule's `ports`, a bare int or name (or an Output of one) is
+    shorthand for a TCP PolicyPort."""
 
-    port: int | str | None = None
+    port: pulumi.Input[int | str] | None = None
     """Port number (1-65535) or container port name (default None: every port of the
     protocol)."""
-    end_port: int | None = None
+    end_port: pulumi.Input[int] | None = None
     """Last port of a range starting at `port` (default None: a single port). Needs a numeric
     `port` and must not be below it."""
-    protocol: str = "TCP"
+    protocol: pulumi.Input[str] = "TCP"
     """`TCP` (default), `UDP` or `SCTP`: the protocols NetworkPolicy filters."""
 
     @field_validator("port", mode="before")
@@ -359,6 +423,8 @@ class PolicyPort(ArgsModel):
         if "port" not in info.data:  # port itself was invalid and is reported on its own
             return v
         port = info.data["port"]
+        if is_output(port):  # compared once it resolves
+            return v
         if port is None:
             raise ValueError("end_port is set without port. Fix: set port to the first port.")
         if isinstance(port, str):
@@ -386,6 +452,7 @@ class PolicyPort(ArgsModel):
         )
 
     def to_k8s(self) -> dict[str, Any]:
+        """The Kubernetes form (of resolved values)."""
         out: dict[str, Any] = {"protocol": self.protocol}
         if self.port is not None:
             out["port"] = self.port
@@ -404,19 +471,21 @@ class PolicyRule(ArgsModel):
     peers: tuple[NetworkPeer, ...] = ()
     """Sources (ingress) or destinations (egress). Required unless any_peer."""
     ports: tuple[PolicyPort, ...] = ()
-    """Ports on the destination pod or address; an int or a name is shorthand for a TCP port.
-    Required unless all_ports."""
+    """Ports on the destination pod or address; an int or a name (or an Output of one) is
+    shorthand for a TCP port. Required unless all_ports."""
     any_peer: bool = False
     """Allow every source/destination, inside and outside the cluster (default False)."""
     all_ports: bool = False
     """Allow every port and protocol (default False)."""
 
-    @field_validator("ports", mode="before")
+    @pydantic.field_validator("ports", mode="before")
     @classmethod
     def _port_shorthand(cls, v: Any) -> Any:
         if isinstance(v, (list, tuple)):
             return tuple(
-                {"port": p} if isinstance(p, (int, str)) and not isinstance(p, bool) else p
+                {"port": p}
+                if (isinstance(p, (int, str)) and not isinstance(p, bool)) or is_output(p)
+                else p
                 for p in v
             )
         return v
@@ -441,6 +510,7 @@ class PolicyRule(ArgsModel):
         return self
 
     def to_k8s(self, direction: PolicyType) -> dict[str, Any]:
+        """The Kubernetes form (of resolved values)."""
         out: dict[str, Any] = {}
         if self.peers:
             out["from" if direction == "Ingress" else "to"] = [p.to_k8s() for p in self.peers]
@@ -455,7 +525,8 @@ class RawNetworkPolicy(ArgsModel):
     namespace."""
 
     name: str
-    """metadata.name of the NetworkPolicy, used verbatim."""
+    """metadata.name of the NetworkPolicy, used verbatim. Plain: it also names the Pulumi
+    resource (`<component>-raw-<name>`), which must be known when the program runs."""
     pod_selector: LabelSelector
     """The pods the rules apply to (a label map is shorthand). An empty selector (every pod in
     the namespace) needs all_pods=True."""
@@ -466,13 +537,13 @@ class RawNetworkPolicy(ArgsModel):
     policy_types: tuple[PolicyType, ...] | None = None
     """`policyTypes` (default None: `Ingress` if there are ingress rules, `Egress` if there are
     egress rules). Listing a type without rules denies that direction for the selected pods."""
-    labels: dict[str, str] = {}
+    labels: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """metadata.labels (default none)."""
     all_pods: bool = False
     """Set True to apply the rules to every pod of the namespace (empty pod_selector). Default
     False, because an empty selector silently matches everything."""
 
-    @field_validator("pod_selector", mode="before")
+    @pydantic.field_validator("pod_selector", mode="before")
     @classmethod
     def _selector_shorthand(cls, v: Any) -> Any:
         return _as_selector_input(v)
@@ -527,11 +598,17 @@ class RawNetworkPolicy(ArgsModel):
         return out
 
 
-def render_raw_policy(namespace: str, policy: RawNetworkPolicy) -> dict[str, Any]:
-    """The NetworkPolicy object for a raw policy, exactly as written (no labels added)."""
+def render_raw_policy(namespace: pulumi.Input[str], policy: RawNetworkPolicy) -> Any:
+    """The NetworkPolicy object for a raw policy, exactly as written (no labels added); an
+    Output of it when the namespace or a value in the policy is one."""
+    return lift(_render_raw_policy, namespace, policy)
+
+
+def _render_raw_policy(namespace: str, policy: RawNetworkPolicy) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": policy.name, "namespace": namespace}
-    if policy.labels:
-        metadata["labels"] = dict(policy.labels)
+    labels: Any = policy.labels
+    if labels:
+        metadata["labels"] = dict(labels)
     spec: dict[str, Any] = {
         "podSelector": policy.pod_selector.to_k8s(),
         "policyTypes": policy.effective_policy_types,
@@ -554,25 +631,28 @@ def render_raw_policy(namespace: str, policy: RawNetworkPolicy) -> dict[str, Any
 class ZeroTrustPolicyArgs(ArgsModel):
     """Arguments of ZeroTrustPolicy. Only `namespace` is required."""
 
-    namespace: str
-    """The namespace whose pods are isolated. One ZeroTrustPolicy per namespace."""
+    namespace: pulumi.Input[str]
+    """The namespace whose pods are isolated. One ZeroTrustPolicy per namespace. Given as the
+    name Output of a Namespace resource, every policy waits for that namespace."""
     dns: bool = True
     """Allow every pod UDP and TCP 53 to the cluster DNS pods (default True: a default-deny
-    egress policy otherwise breaks every name lookup, including gRPC's `dns:///` targets)."""
-    dns_namespace: str = "kube-system"
+    egress policy otherwise breaks every name lookup, including gRPC's `dns:///` targets).
+    Plain: it decides whether the DNS policy exists."""
+    dns_namespace: pulumi.Input[str] = "kube-system"
     """Namespace of the cluster DNS pods (default `kube-system`)."""
-    dns_pod_labels: dict[str, str] = {"k8s-app": "kube-dns"}
+    dns_pod_labels: pulumi.Input[dict[str, pulumi.Input[str]]] = {"k8s-app": "kube-dns"}
     """Labels of the cluster DNS pods (default `k8s-app: kube-dns`, the label CoreDNS keeps for
     compatibility; Canonical Kubernetes uses `k8s-app: coredns`)."""
-    linkerd_namespace: str = "linkerd"
+    linkerd_namespace: pulumi.Input[str] = "linkerd"
     """Namespace of the Linkerd control plane, for the proxies' egress when meshed (default
     `linkerd`)."""
-    metrics_from_namespaces: tuple[str, ...] = ()
+    metrics_from_namespaces: pulumi.Input[list[pulumi.Input[str]]] = []
     """Namespaces allowed to scrape the Linkerd proxies' admin port 4191, e.g. `linkerd-viz`
     or your Prometheus namespace (default none: closed, so `linkerd viz` shows no traffic
     metrics until you add its namespace). Needs a meshed namespace or meshed services."""
     raw_policies: tuple[RawNetworkPolicy, ...] = ()
-    """Extra NetworkPolicies written rule by rule (default none)."""
+    """Extra NetworkPolicies written rule by rule (default none). The list is plain (each entry
+    is one NetworkPolicy); values inside the rules may be Outputs."""
 
     @field_validator("namespace", "dns_namespace", "linkerd_namespace")
     @classmethod
@@ -581,9 +661,8 @@ class ZeroTrustPolicyArgs(ArgsModel):
 
     @field_validator("metrics_from_namespaces")
     @classmethod
-    def _metrics(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for ns in v:
-            _namespace(ns)
+    def _metrics(cls, v: list[str]) -> list[str]:
+        _check_each(v, _namespace, title="ZeroTrustPolicyArgs")
         if len(set(v)) != len(v):
             raise ValueError("a namespace is listed twice. Fix: list each once.")
         return v
@@ -599,18 +678,28 @@ class ZeroTrustPolicyArgs(ArgsModel):
         check_label_map(v)
         return v
 
-    @model_validator(mode="after")
+    # pydantic's validator, which runs even when other fields (say a raw policy's labels) are
+    # Outputs: plain namespaces are compared at once, Outputs once they resolve.
+    @pydantic.model_validator(mode="after")
     def _not_system(self) -> ZeroTrustPolicyArgs:
         for other, what in (
             (self.dns_namespace, "cluster DNS"),
             (self.linkerd_namespace, "the Linkerd control plane"),
         ):
+            if is_output(self.namespace) or is_output(other):
+                continue
             if self.namespace == other:
                 raise ValueError(
                     f"namespace {self.namespace!r} runs {what}; default-deny there cuts off "
                     "every pod that depends on it (and the API server's webhooks). Fix: protect "
                     "your application namespaces, not this one."
                 )
+        return self
+
+    # Raw policy names are plain (they name resources), so duplicates are refused at once even
+    # when other values here are Outputs: pydantic's validator, which does not skip them.
+    @pydantic.model_validator(mode="after")
+    def _unique_raw_names(self) -> ZeroTrustPolicyArgs:
         names = [p.name for p in self.raw_policies]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -629,23 +718,29 @@ class IngressLike(Protocol):
 
 @runtime_checkable
 class MeshNamespaceLike(Protocol):
-    """What ZeroTrustPolicy reads from a MeshEnabledNamespace: its name and whether Linkerd
-    injects its pods."""
+    """What ZeroTrustPolicy reads from a MeshEnabledNamespace: its name (plain or an Output) and
+    whether Linkerd injects its pods (plain)."""
 
-    name: str
-    meshed: bool
+    @property
+    def name(self) -> pulumi.Input[str]: ...
+
+    @property
+    def meshed(self) -> bool: ...
 
 
 @dataclass(frozen=True)
 class Allow:
     """Intent: pods of `client` may call `server` on the server's container port.
 
-    Each accepts a GrpcService (or its `info`) or a PeerRef with `ports` (the server's ports are
-    read from it; a GrpcService's health port is never opened to callers).
+    Each side is a GrpcService, its `ref` (a GrpcServiceRef, also for a service deployed
+    elsewhere), or a PeerRef with `ports` for pods grpc-kube does not create (the server's
+    ports are read from it; a GrpcService's health port is never opened to callers).
     """
 
     client: GrpcService | GrpcServiceRef | PeerRef
+    """The calling pods."""
     server: GrpcService | GrpcServiceRef | PeerRef
+    """The called pods."""
 
 
 # --- planning (plain functions, no engine) --------------------------------------------------
@@ -653,12 +748,11 @@ class Allow:
 
 @dataclass(frozen=True)
 class _Side:
-    name: str
+    at: str
+    """Where the side was given (`connections[0].server`), for error messages."""
+    name: Any
+    """The workload's name in policy names (plain, or an Output / None when unknown)."""
     peer: PeerRef
-
-    @property
-    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
-        return (self.peer.namespace, tuple(sorted(self.peer.pod_labels.items())))
 
 
 @dataclass
@@ -672,11 +766,139 @@ class _Workload:
 
 @dataclass
 class PolicyPlan:
-    """What a ZeroTrustPolicy will create: NetworkPolicy objects keyed by Pulumi child suffix."""
+    """What a ZeroTrustPolicy will create: NetworkPolicy objects keyed by Pulumi child suffix.
+    Values are plain when every input is; Outputs sit where inputs were Outputs."""
 
     objects: list[tuple[str, dict[str, Any]]]
     warnings: list[str]
     meshed: bool
+    names: list[str] = field(default_factory=list)
+    """The NetworkPolicy names (always plain), in the order of `objects`."""
+
+
+class _Deferred:
+    """Checks of values that are Outputs, run when they resolve: every policy's namespace
+    resolves only after they all pass, so a failure sends no NetworkPolicy."""
+
+    def __init__(self) -> None:
+        self._checks: list[tuple[list[Any], Callable[..., str | None]]] = []
+
+    def add(self, check: Callable[..., str | None], *values: Any) -> None:
+        """`check(*resolved_values)` returns a problem line, or None when all is well."""
+        self._checks.append((list(values), check))
+
+    def wait_for(self, value: Any) -> None:
+        """Hold the policies until `value` (a gated model: it fails when a value in it does)
+        has resolved. A default-deny sent without the allows it came with would cut the
+        namespace off, so one bad value anywhere sends no policy at all."""
+        if contains_output(value):
+            self.add(_no_problem, to_output(value))
+
+    def guard(self, value: Any, *, where: str) -> Any:
+        """`value`, resolving only after every check passed (unchanged when there are none)."""
+        if not self._checks:
+            return value
+        checks = list(self._checks)
+
+        def run(resolved: list[list[Any]], plain: Any) -> Any:
+            problems = [
+                p
+                for (_, check), values in zip(checks, resolved, strict=True)
+                if (p := check(*values)) is not None
+            ]
+            if problems:
+                raise InvalidArgumentError(where, problems, resolved=True)
+            return plain
+
+        return lift(run, [values for values, _ in checks], value)
+
+
+class _Scope:
+    """Decides, when the program runs, which sides of a connection are in the policy's
+    namespace: that decides which NetworkPolicies exist.
+
+    Plain names compare by value. Two Outputs (the usual case: both are the name of one
+    Namespace resource) are taken to be the same namespace; a plain name and an Output are taken
+    to be different namespaces. Either assumption is checked when the values resolve, and a
+    wrong one fails the deployment naming the property, before any policy is sent."""
+
+    def __init__(self, namespace: Any, deferred: _Deferred) -> None:
+        self.namespace = namespace
+        self._deferred = deferred
+        self._assumed: set[str] = set()
+
+    def local(self, value: Any, at: str) -> bool:
+        """Whether `value` (a side's namespace) is this policy's namespace."""
+        ns = self.namespace
+        if value is ns:
+            return True
+        if not is_output(value) and not is_output(ns):
+            return bool(value == ns)
+        same = is_output(value) and is_output(ns)
+        if at not in self._assumed:
+            self._assumed.add(at)
+            self._deferred.add(_assumption_check(at, same), value, ns)
+        return same
+
+    def same(self, value: Any, at: str) -> bool:
+        """For a value declared to be this namespace (a MeshEnabledNamespace's name): compared
+        now when both are plain, else taken to match and compared when they resolve."""
+        ns = self.namespace
+        if value is ns:
+            return True
+        if not is_output(value) and not is_output(ns):
+            return bool(value == ns)
+        if at not in self._assumed:
+            self._assumed.add(at)
+            self._deferred.add(_declared_check(at), value, ns)
+        return True
+
+
+def _no_problem(*_: Any) -> None:
+    return None
+
+
+def _assumption_check(at: str, same: bool) -> Callable[[Any, Any], str | None]:
+    def check(value: Any, ns: Any) -> str | None:
+        if (value == ns) == same:
+            return None
+        if same:
+            return (
+                f"{at}: resolved to namespace {value!r}, but this policy protects {ns!r}. Both "
+                "were Outputs, which are taken to be the same namespace (so its pods got "
+                "NetworkPolicies here). Fix: give the namespaces of connections across "
+                "namespaces as plain names."
+            )
+        return (
+            f"{at}: resolved to {value!r}, this policy's own namespace, but one of the two was "
+            "an Output and the other a plain name, which are taken to be different namespaces "
+            "(so its pods got no NetworkPolicies here). Fix: give both the same way: plain "
+            "names, or both the name Output of the one Namespace resource."
+        )
+
+    return check
+
+
+def _declared_check(at: str) -> Callable[[Any, Any], str | None]:
+    def check(value: Any, ns: Any) -> str | None:
+        if value == ns:
+            return None
+        return (
+            f"{at}: resolved to {value!r}, but this policy protects {ns!r}. Fix: pass the "
+            "MeshEnabledNamespace of this namespace, or mesh=True/False."
+        )
+
+    return check
+
+
+def _mixed_hint(*values: Any) -> str:
+    if any(is_output(v) for v in values):
+        return (
+            " (Namespaces are compared when the program runs, and a plain name never counts as "
+            "the same namespace as an Output: give the policy's namespace and its pods' the "
+            "same way.)"
+        )
+    return ""
 
 
 def _label_name(labels: Mapping[str, str]) -> str:
@@ -686,45 +908,87 @@ def _label_name(labels: Mapping[str, str]) -> str:
     return "workload"
 
 
-def _side(obj: Any, where: str, problems: list[str], *, server: bool) -> _Side | None:
+def _nonempty_labels(at: str, namespace: Any) -> Callable[[Any], str | None]:
+    def check(labels: Any) -> str | None:
+        if labels:
+            return None
+        return (
+            f"{at}: the PeerRef's pod_labels resolved to {labels!r}; it would select every pod "
+            f"of namespace {_show(namespace)}. Fix: give the pods' labels."
+        )
+
+    return check
+
+
+def _side(
+    obj: Any,
+    at: str,
+    problems: list[str],
+    deferred: _Deferred,
+    *,
+    server: bool,
+    where: str,
+    gated: dict[int, GrpcServiceRef],
+) -> _Side | None:
     if isinstance(obj, GrpcService):
         obj = obj.ref
     if isinstance(obj, GrpcServiceRef):
-        return _Side(obj.name, obj.peer)
+        # A ref built by hand holds values no component has checked: they are checked here,
+        # by GrpcServiceRef's rules, when they resolve (a GrpcService's own are already). One
+        # gated copy per ref, so a connection declared twice still yields equal rules.
+        if id(obj) not in gated:
+            gated[id(obj)] = gate(obj, where=f"{where} {at}")
+            deferred.wait_for(gated[id(obj)])
+        ref = gated[id(obj)]
+        return _Side(at, ref.name, ref.peer)
     if isinstance(obj, PeerRef):
-        if not obj.pod_labels:
+        labels: Any = obj.pod_labels
+        if is_output(labels):
+            deferred.add(_nonempty_labels(at, obj.namespace), labels)
+        elif not labels:
             problems.append(
-                f"{where}: got a PeerRef with no pod_labels; it would select every pod of "
-                f"namespace {obj.namespace!r}. Fix: give the pods' labels."
+                f"{at}: got a PeerRef with no pod_labels; it would select every pod of "
+                f"namespace {_show(obj.namespace)}. Fix: give the pods' labels."
             )
             return None
         if server and not obj.ports:
             problems.append(
-                f"{where}: got a PeerRef with no ports, so there is nothing to allow. Fix: pass "
+                f"{at}: got a PeerRef with no ports, so there is nothing to allow. Fix: pass "
                 "the GrpcService, or a PeerRef with ports=(...)."
             )
             return None
-        name = re.sub(r"[^a-z0-9-]+", "-", _label_name(obj.pod_labels).lower()).strip("-")
-        return _Side(name[:40].rstrip("-") or "workload", obj)
+        if contains_output(labels):
+            return _Side(at, None, obj)
+        name = re.sub(r"[^a-z0-9-]+", "-", _label_name(labels).lower()).strip("-")
+        return _Side(at, name[:40].rstrip("-") or "workload", obj)
     problems.append(
-        f"{where}: got {type(obj).__name__}; a connection names the workloads it joins. Fix: "
-        "pass a GrpcService (or its .ref), or a PeerRef for pods grpc-kube does not create."
+        f"{at}: got {type(obj).__name__}; a connection names the workloads it joins. Fix: "
+        "pass a GrpcService (or its .ref, a GrpcServiceRef), or a PeerRef for pods grpc-kube "
+        "does not create."
     )
     return None
 
 
-def _mesh_state(mesh: bool | MeshNamespaceLike, namespace: str, problems: list[str]) -> bool:
+def _mesh_state(mesh: bool | MeshNamespaceLike, scope: _Scope, problems: list[str]) -> bool:
     if isinstance(mesh, bool):
         return mesh
     if isinstance(mesh, MeshNamespaceLike):
-        if not isinstance(mesh.name, str) or mesh.name != namespace:
+        name_ok = isinstance(mesh.name, str) or is_output(mesh.name)
+        if not name_ok or not scope.same(mesh.name, "mesh.name"):
             problems.append(
-                f"mesh: got the mesh namespace {mesh.name!r}, but this policy protects "
-                f"{namespace!r}. Fix: pass the MeshEnabledNamespace of {namespace!r}, or "
-                "mesh=True/False."
+                f"mesh: got the mesh namespace {_show(mesh.name)}, but this policy protects "
+                f"{_show(scope.namespace)}. Fix: pass the MeshEnabledNamespace of this "
+                "namespace, or mesh=True/False."
             )
             return False
-        return bool(mesh.meshed)
+        if not isinstance(mesh.meshed, bool):
+            problems.append(
+                f"mesh: its `meshed` is {_show(mesh.meshed)}, not True or False; it decides "
+                "which NetworkPolicies exist, so it must be known when the program runs. Fix: "
+                "pass a MeshEnabledNamespace, or mesh=True/False."
+            )
+            return False
+        return mesh.meshed
     problems.append(
         f"mesh: got {type(mesh).__name__}; expected True/False or a MeshEnabledNamespace (an "
         "object with `name` and `meshed`). Fix: pass one of those."
@@ -732,13 +996,52 @@ def _mesh_state(mesh: bool | MeshNamespaceLike, namespace: str, problems: list[s
     return False
 
 
-def _tcp(ports: Iterable[int]) -> list[dict[str, Any]]:
+def _tcp(ports: Iterable[Any]) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def _linkerd_spec(
+    pod_selector: dict[str, Any], metrics_from: Sequence[str], linkerd_namespace: Any
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": pod_selector, "policyTypes": ["Egress"]}
+    if metrics_from:
+        spec["policyTypes"] = ["Ingress", "Egress"]
+        spec["ingress"] = [
+            {
+                "from": [
+                    {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: m}}}
+                    for m in metrics_from
+                ],
+                "ports": _tcp([LINKERD_PROXY_ADMIN_PORT]),
+            }
+        ]
+    spec["egress"] = [
+        {
+            "to": [
+                {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: linkerd_namespace}}}
+            ],
+            "ports": _tcp(LINKERD_CONTROL_PLANE_PORTS),
+        }
+    ]
+    return spec
+
+
+def _metrics_need_mesh(ns: Any) -> Callable[[Any], str | None]:
+    def check(metrics: Any) -> str | None:
+        if not metrics:
+            return None
+        return (
+            f"metrics_from_namespaces: resolved to {list(metrics)}, but nothing in namespace "
+            f"{_show(ns)} is meshed, so there is no proxy admin port to scrape. Fix: pass "
+            "mesh=True (or the MeshEnabledNamespace), or remove metrics_from_namespaces."
+        )
+
+    return check
 
 
 def plan_policies(
     name: str,
-    args: ZeroTrustPolicyArgs,
+    args: ZeroTrustPolicyArgs | Mapping[str, Any],
     *,
     connections: Sequence[Allow] = (),
     ingresses: Sequence[IngressLike] = (),
@@ -746,15 +1049,24 @@ def plan_policies(
 ) -> PolicyPlan:
     """Everything ZeroTrustPolicy decides, without the engine: validates the object references
     and returns the NetworkPolicies to create. Raises InvalidArgumentError listing every
-    problem."""
+    problem. With Outputs among the inputs, the objects hold Outputs (see ZeroTrustPolicy)."""
     where = f"ZeroTrustPolicy {name!r}"
+    args = validate_model(ZeroTrustPolicyArgs, args, where=where)
     problems: list[str] = []
+    deferred = _Deferred()
+    deferred.wait_for(args)
     try:
         check_dns_subdomain(name, what="ZeroTrustPolicy name")
     except ValueError as exc:
         problems.append(f"name: got {name!r}; it prefixes the NetworkPolicy names, and {exc}")
     ns = args.namespace
-    ns_meshed = _mesh_state(mesh, ns, problems)
+    scope = _Scope(ns, deferred)
+    ns_meshed = _mesh_state(mesh, scope, problems)
+
+    gated: dict[int, GrpcServiceRef] = {}
+
+    def side(obj: Any, at: str, *, server: bool) -> _Side | None:
+        return _side(obj, at, problems, deferred, server=server, where=where, gated=gated)
 
     # Every allowed connection as (client, server, where), from both kinds of intent.
     edges: list[tuple[_Side, _Side, str]] = []
@@ -765,8 +1077,8 @@ def plan_policies(
                 "Allow(client_service, server_service)."
             )
             continue
-        client = _side(conn.client, f"connections[{i}].client", problems, server=False)
-        server = _side(conn.server, f"connections[{i}].server", problems, server=True)
+        client = side(conn.client, f"connections[{i}].client", server=False)
+        server = side(conn.server, f"connections[{i}].server", server=True)
         if client and server:
             edges.append((client, server, f"connections[{i}]"))
     for i, ing in enumerate(ingresses):
@@ -776,92 +1088,117 @@ def plan_policies(
                 "`controller_peer`. Fix: pass a GrpcIngress or a Gateway API gateway component."
             )
             continue
-        controller = _side(
-            ing.controller_peer, f"ingresses[{i}].controller_peer", problems, server=False
-        )
+        controller = side(ing.controller_peer, f"ingresses[{i}].controller_peer", server=False)
         if controller is None:
             continue
-        touches = controller.peer.namespace == ns
+        touches = scope.local(controller.peer.namespace, f"{controller.at}.namespace")
+        seen_ns = [controller.peer.namespace]
         for j, backend in enumerate(ing.backends):
-            side = _side(backend, f"ingresses[{i}].backends[{j}]", problems, server=True)
-            if side:
-                edges.append((controller, side, f"ingresses[{i}].backends[{j}]"))
-                touches = touches or side.peer.namespace == ns
+            b = side(backend, f"ingresses[{i}].backends[{j}]", server=True)
+            if b:
+                edges.append((controller, b, f"ingresses[{i}].backends[{j}]"))
+                touches = scope.local(b.peer.namespace, f"{b.at}.namespace") or touches
+                seen_ns.append(b.peer.namespace)
         if not touches:
             problems.append(
                 f"ingresses[{i}]: neither its controller (namespace "
-                f"{controller.peer.namespace!r}) nor any backend is in namespace {ns!r}, so it "
-                "needs no rule here. Fix: pass it to the ZeroTrustPolicy of a namespace it "
-                "touches."
+                f"{_show(controller.peer.namespace)}) nor any backend is in namespace "
+                f"{_show(ns)}, so it needs no rule here. Fix: pass it to the ZeroTrustPolicy of "
+                f"a namespace it touches.{_mixed_hint(ns, *seen_ns)}"
             )
+
+    # Which side of each connection is in this namespace: a plain fact (see _Scope).
+    local: dict[str, bool] = {}
+    for client, server, _at in edges:
+        for s in (client, server):
+            if s.at not in local:
+                local[s.at] = scope.local(s.peer.namespace, f"{s.at}.namespace")
     for client, server, at in edges:
-        if at.startswith("connections") and ns not in (
-            client.peer.namespace,
-            server.peer.namespace,
-        ):
+        if at.startswith("connections") and not (local[client.at] or local[server.at]):
             problems.append(
-                f"{at}: {client.name} ({client.peer.namespace}) -> {server.name} "
-                f"({server.peer.namespace}) has no side in namespace {ns!r}. Fix: declare it in "
-                "the ZeroTrustPolicy of the client's and of the server's namespace."
+                f"{at}: {_text(client.name)} ({_text(client.peer.namespace)}) -> "
+                f"{_text(server.name)} ({_text(server.peer.namespace)}) has no side in namespace "
+                f"{_show(ns)}. Fix: declare it in the ZeroTrustPolicy of the client's and of the "
+                "server's namespace."
+                + _mixed_hint(ns, client.peer.namespace, server.peer.namespace)
+            )
+    # Pods in this namespace get NetworkPolicies of their own, named after them and merged by
+    # their labels: both must be known when the program runs.
+    for s in {s.at: s for c, v, _ in edges for s in (c, v)}.values():
+        if local[s.at] and (contains_output(s.name) or contains_output(s.peer.pod_labels)):
+            problems.append(
+                f"{s.at}: its pods are in namespace {_show(ns)}, so they get NetworkPolicies "
+                "of their own, named after the workload and merged by pod labels; its name or "
+                "pod labels are Outputs, which are known only during deployment. Fix: give the "
+                "Service name (the GrpcService's component name or service_name) and pod "
+                "labels as plain values; namespaces and ports may stay Outputs."
             )
 
-    workloads: dict[tuple[str, tuple[tuple[str, str], ...]], _Workload] = {}
-    used_names: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+    if problems:
+        raise InvalidArgumentError(where, problems)
 
-    def workload(side: _Side) -> _Workload:
-        key = side.key
+    workloads: dict[tuple[tuple[str, str], ...], _Workload] = {}
+    used_names: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def workload(s: _Side) -> _Workload:
+        # Every workload is in this namespace, so its labels alone say which pods it is (and
+        # they are plain here, checked above).
+        labels: dict[str, str] = dict(s.peer.pod_labels)  # type: ignore[arg-type]
+        key = tuple(sorted(labels.items()))
         if key not in workloads:
-            base, n = side.name, 2
+            base, n = s.name, 2
             wname = base
             while wname in used_names and used_names[wname] != key:
                 wname, n = f"{base}-{n}", n + 1
             used_names[wname] = key
-            workloads[key] = _Workload(
-                wname, dict(side.peer.pod_labels), meshed=ns_meshed or side.peer.meshed
-            )
+            workloads[key] = _Workload(wname, labels, meshed=ns_meshed or s.peer.meshed)
         return workloads[key]
 
-    def selector_of(peer: PeerRef) -> dict[str, Any]:
+    def selector_of(s: _Side) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if peer.namespace != ns:
-            out["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME_LABEL: peer.namespace}}
-        out["podSelector"] = {"matchLabels": dict(peer.pod_labels)}
+        if not local[s.at]:
+            out["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME_LABEL: s.peer.namespace}}
+        out["podSelector"] = {"matchLabels": _labels(s.peer.pod_labels)}
         return out
 
-    def maybe_meshed(peer: PeerRef) -> bool:
+    def maybe_meshed(s: _Side) -> bool:
         # A peer in another namespace may be meshed by its namespace's annotation, which this
         # policy cannot see; 4143 is then allowed whenever the local side is meshed. That is
         # harmless: a proxy's inbound port refuses direct connections without mesh mTLS.
-        if peer.namespace != ns:
+        if not local[s.at]:
             return True
-        return ns_meshed or peer.meshed
+        return ns_meshed or s.peer.meshed
 
     for client, server, _at in edges:
         ports = list(server.peer.ports)
-        if client.peer.namespace == ns:
+        if local[client.at]:
             w = workload(client)
             out_ports = ports + (
-                [LINKERD_PROXY_INBOUND_PORT] if w.meshed and maybe_meshed(server.peer) else []
+                [LINKERD_PROXY_INBOUND_PORT] if w.meshed and maybe_meshed(server) else []
             )
-            rule = {"to": [selector_of(server.peer)], "ports": _tcp(out_ports)}
+            rule = {"to": [selector_of(server)], "ports": _tcp(out_ports)}
             if rule not in w.egress:
                 w.egress.append(rule)
-        if server.peer.namespace == ns:
+        if local[server.at]:
             w = workload(server)
             in_ports = ports + (
-                [LINKERD_PROXY_INBOUND_PORT] if w.meshed and maybe_meshed(client.peer) else []
+                [LINKERD_PROXY_INBOUND_PORT] if w.meshed and maybe_meshed(client) else []
             )
-            rule = {"from": [selector_of(client.peer)], "ports": _tcp(in_ports)}
+            rule = {"from": [selector_of(client)], "ports": _tcp(in_ports)}
             if rule not in w.ingress:
                 w.ingress.append(rule)
 
     any_meshed = ns_meshed or any(w.meshed for w in workloads.values())
-    if args.metrics_from_namespaces and not any_meshed:
-        problems.append(
-            f"metrics_from_namespaces: got {list(args.metrics_from_namespaces)}, but nothing in "
-            f"namespace {ns!r} is meshed, so there is no proxy admin port to scrape. Fix: pass "
-            "mesh=True (or the MeshEnabledNamespace), or remove metrics_from_namespaces."
-        )
+    metrics = args.metrics_from_namespaces
+    if not any_meshed:
+        if is_output(metrics):
+            deferred.add(_metrics_need_mesh(ns), metrics)
+        elif metrics:
+            problems.append(
+                f"metrics_from_namespaces: got {_show(metrics)}, but nothing in namespace "
+                f"{_show(ns)} is meshed, so there is no proxy admin port to scrape. Fix: pass "
+                "mesh=True (or the MeshEnabledNamespace), or remove metrics_from_namespaces."
+            )
     if problems:
         raise InvalidArgumentError(where, problems)
 
@@ -874,13 +1211,18 @@ def plan_policies(
         )
 
     managed = {"app.kubernetes.io/managed-by": "grpc-kube", "app.kubernetes.io/part-of": name}
+    # The namespace every object is sent with: it resolves only once the checks of values that
+    # arrived as Outputs pass, so a bad one reaches no object.
+    sent_ns = deferred.guard(ns, where=where)
+    names: list[tuple[str, str]] = []  # (Kubernetes name, what generated it)
 
-    def policy(suffix: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def policy(suffix: str, spec: Any) -> tuple[str, dict[str, Any]]:
         k8s_name = f"{name}-{suffix}"
+        names.append((k8s_name, "generated"))
         return suffix, {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {"name": k8s_name, "namespace": ns, "labels": dict(managed)},
+            "metadata": {"name": k8s_name, "namespace": sent_ns, "labels": dict(managed)},
             "spec": spec,
         }
 
@@ -888,7 +1230,7 @@ def plan_policies(
     if args.dns:
         dns_peer = {
             "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: args.dns_namespace}},
-            "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
+            "podSelector": {"matchLabels": _labels(args.dns_pod_labels)},
         }
         objects.append(
             policy(
@@ -909,32 +1251,12 @@ def plan_policies(
             )
         )
 
-    def linkerd_spec(pod_selector: dict[str, Any]) -> dict[str, Any]:
-        spec: dict[str, Any] = {"podSelector": pod_selector, "policyTypes": ["Egress"]}
-        if args.metrics_from_namespaces:
-            spec["policyTypes"] = ["Ingress", "Egress"]
-            spec["ingress"] = [
-                {
-                    "from": [
-                        {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: m}}}
-                        for m in args.metrics_from_namespaces
-                    ],
-                    "ports": _tcp([LINKERD_PROXY_ADMIN_PORT]),
-                }
-            ]
-        spec["egress"] = [
-            {
-                "to": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {NAMESPACE_NAME_LABEL: args.linkerd_namespace}
-                        }
-                    }
-                ],
-                "ports": _tcp(LINKERD_CONTROL_PLANE_PORTS),
-            }
-        ]
-        return spec
+    def linkerd_spec(pod_selector: dict[str, Any]) -> Any:
+        # Whether metrics are scraped changes the spec's shape, so it is built from their
+        # resolved value when they are an Output.
+        return lift(
+            lambda m, lns: _linkerd_spec(pod_selector, m, lns), metrics, args.linkerd_namespace
+        )
 
     if ns_meshed:
         objects.append(policy("linkerd", linkerd_spec({})))
@@ -957,11 +1279,19 @@ def plan_policies(
         if w.meshed and not ns_meshed:
             objects.append(policy(f"{w.name}-linkerd", linkerd_spec(selector)))
     for raw in args.raw_policies:
-        objects.append((f"raw-{raw.name}", render_raw_policy(ns, raw)))
+        rendered = render_raw_policy(sent_ns, raw)
+        if is_output(rendered):
+            rendered = {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": rendered.apply(lambda o: o["metadata"]),
+                "spec": rendered.apply(lambda o: o["spec"]),
+            }
+        objects.append((f"raw-{raw.name}", rendered))
+        names.append((raw.name, "raw"))
 
     seen: set[str] = set()
-    for _suffix, obj in objects:
-        k8s_name = obj["metadata"]["name"]
+    for k8s_name, _kind in names:
         if k8s_name in seen:
             problems.append(
                 f"raw_policies: NetworkPolicy name {k8s_name!r} is also generated by this "
@@ -975,7 +1305,7 @@ def plan_policies(
         seen.add(k8s_name)
     if problems:
         raise InvalidArgumentError(where, problems)
-    return PolicyPlan(objects, warnings, ns_meshed)
+    return PolicyPlan(objects, warnings, ns_meshed, [n for n, _ in names])
 
 
 # --- the component --------------------------------------------------------------------------
@@ -983,30 +1313,49 @@ def plan_policies(
 
 class ZeroTrustPolicy(Component):
     """Default-deny NetworkPolicies for one namespace, with DNS, declared connections, ingress
-    backends, Linkerd's needs when meshed, and raw policies allowed explicitly."""
+    backends, Linkerd's needs when meshed, and raw policies allowed explicitly.
+
+    Namespaces, labels, ports and CIDRs may be Outputs (e.g. the namespace as the name Output of
+    a Namespace resource, which then orders every policy after it). Pulumi must know which
+    NetworkPolicies exist when the program runs, so these stay plain:
+
+    - `dns`, `mesh` (True/False, or a MeshEnabledNamespace whose `meshed` is plain), the list of
+      `raw_policies` and their names, and each side's `meshed` flag;
+    - for each side of a connection in this namespace, the workload's name (a GrpcService's
+      Service name) and its pod labels: its policies are named after it and merged by labels.
+
+    Which side of a connection is in this namespace is decided by comparing namespaces: plain
+    names by value; two Outputs are taken to be the same namespace (the usual case: both are
+    the name of one Namespace resource), a plain name and an Output different ones. Each such
+    assumption is checked when the values resolve, and a wrong one fails the deployment naming
+    the property, before any policy is sent; so across namespaces, give the namespaces as plain
+    names. An Output where a plain value is needed is refused with the field named.
+    """
 
     namespace: pulumi.Output[str]
+    """The protected namespace."""
     policy_names: pulumi.Output[list[str]]
+    """The NetworkPolicy names, once they all exist."""
     objects: tuple[dict[str, Any], ...]
-    """The NetworkPolicy objects as sent (plain values), e.g. for reachability checks."""
+    """The NetworkPolicy objects as sent, e.g. for reachability checks: plain values when every
+    input is plain, with Outputs where inputs were Outputs."""
     meshed: bool
+    """True when the namespace is meshed (`mesh`)."""
 
     def __init__(
         self,
         name: str,
-        args: ZeroTrustPolicyArgs,
+        args: ZeroTrustPolicyArgs | Mapping[str, Any],
         *,
         connections: Sequence[Allow] = (),
         ingresses: Sequence[IngressLike] = (),
         mesh: bool | MeshNamespaceLike = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        if not isinstance(args, ZeroTrustPolicyArgs):
-            raise TypeError(
-                f"ZeroTrustPolicy {name!r}: args must be a ZeroTrustPolicyArgs, got "
-                f"{type(args).__name__}. Fix: ZeroTrustPolicy(name, "
-                "ZeroTrustPolicyArgs(namespace=...), connections=[...])."
-            )
+        where = f"ZeroTrustPolicy {name!r}"
+        args = validate_model(ZeroTrustPolicyArgs, args, where=where)
+        # Values that arrived as Outputs reach the policies only once they pass the same checks.
+        args = gate(args, where=where)
         plan = plan_policies(name, args, connections=connections, ingresses=ingresses, mesh=mesh)
         super().__init__("ZeroTrustPolicy", name, opts)
         self.args = args
@@ -1014,7 +1363,8 @@ class ZeroTrustPolicy(Component):
         self.objects = tuple(obj for _, obj in plan.objects)
         for warning in plan.warnings:
             pulumi.log.warn(warning, resource=self)
-        # Namespaced objects need their namespace: wait for it when it is a resource here.
+        # A mesh namespace given as a resource is waited for even when the namespace name is
+        # plain (a name given as its Output orders the policies by itself).
         depends_on = [mesh] if isinstance(mesh, pulumi.Resource) else []
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         created = [
@@ -1023,7 +1373,7 @@ class ZeroTrustPolicy(Component):
             )
             for suffix, obj in plan.objects
         ]
-        names = [obj["metadata"]["name"] for _, obj in plan.objects]
+        names = plan.names
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.policy_names = pulumi.Output.all(*[p.id for p in created]).apply(lambda _: names)
         self.register_outputs({"namespace": self.namespace, "policy_names": self.policy_names})

@@ -6,11 +6,19 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import validate_all
 
 from grpc_kube._validation import InvalidArgumentError
-from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, ProbeArgs, ServerTlsArgs
+from grpc_kube.grpc_service import (
+    GrpcService,
+    GrpcServiceArgs,
+    GrpcServiceRef,
+    ProbeArgs,
+    ServerTlsArgs,
+)
 from grpc_kube.linkerd_control_plane import LinkerdControlPlane
 from grpc_kube.mesh_authorization import (
     MeshAuthorization,
@@ -412,8 +420,171 @@ def test_control_plane_type_is_checked() -> None:
         run_program(program)
 
 
-def test_args_must_be_the_args_model() -> None:
-    with pytest.raises(TypeError, match="MeshAuthorizationArgs"):
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    # Other languages (and YAML) hand the component a plain map: same checks, same messages.
+    with pytest.raises(InvalidArgumentError, match="probe_networks: got \\(\\); no probe network"):
         run_program(
             lambda: MeshAuthorization("a", {"probe_networks": ()}, server=None, allow=[])  # type: ignore[arg-type]
         )
+    rec, _ = build(args={"probe_networks": ["10.128.0.0/16"]})  # type: ignore[arg-type]
+    assert rec.kube("NetworkAuthentication")["spec"] == {"networks": [{"cidr": "10.128.0.0/16"}]}
+
+
+def test_every_bad_probe_network_is_reported() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        MeshAuthorizationArgs(probe_networks=["10.0.0.0/8", "10.1.0.1", "::/0", "10.2.0.1/16"])
+    assert len(err.value.problems) == 2, err.value.problems
+    assert err.value.problems[0].startswith("probe_networks[1]: got '10.1.0.1';")
+    assert 'Did you mean "10.1.0.1/32"' in err.value.problems[0]
+    assert err.value.problems[1].startswith("probe_networks[3]: got '10.2.0.1/16';")
+    assert 'Did you mean "10.2.0.0/16"' in err.value.problems[1]
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_namespace_from_a_namespace_resource_orders_every_object_with_no_depends_on() -> None:
+    made: dict[str, Any] = {}
+
+    def program() -> None:
+        made["ns"] = k8s.core.v1.Namespace("shop-ns", metadata={"name": "shop"})
+        shop = made["ns"].metadata.name
+        orders = svc("orders", namespace=shop)
+        checkout = svc("checkout", namespace=shop)
+        made["authz"] = MeshAuthorization("orders-authz", server=orders, allow=[checkout])
+
+    rec = run_program(program)
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    objects = rec.descendants_of(rec.one("grpc-kube:index:MeshAuthorization"))
+    assert len(objects) == 6
+    for obj in objects:
+        assert obj.get("metadata.namespace") == "shop", obj.name
+        assert rec.depends_on(obj, ns), obj.name
+    assert rec.kube("MeshTLSAuthentication")["spec"] == {
+        "identityRefs": [{"kind": "ServiceAccount", "name": "checkout", "namespace": "shop"}]
+    }
+    # Names come from the Service name, which is plain here.
+    assert made["authz"].server_name == "orders-grpc"
+
+
+def test_a_service_ref_with_outputs_flows_into_the_objects() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        server = GrpcServiceRef(
+            name=pulumi.Output.from_input("orders"),
+            namespace=pulumi.Output.from_input("shop"),
+            health_port=pulumi.Output.from_input(8086),
+        )
+        caller = ServiceAccountRef(pulumi.Output.from_input("batch"), "nightly-report")
+        authz = MeshAuthorization(
+            "orders-authz",
+            {"probe_networks": pulumi.Output.from_input(["10.128.0.0/16"])},
+            server=server,
+            allow=[caller, ServiceAccountRef("batch", "nightly-report"), GATEWAY_PEER],
+        )
+        pulumi.Output.all(authz.server_name, authz.health_server_name, authz.identities).apply(
+            lambda v: seen.update(names=v[:2], identities=v[2])
+        )
+
+    rec = run_program(program)
+    assert rec.kube("Server", "orders-grpc")["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "orders"}
+    }
+    assert rec.kube("Server", "orders-grpc-health")["metadata"]["namespace"] == "shop"
+    assert rec.kube("NetworkAuthentication", "orders-probes")["spec"] == {
+        "networks": [{"cidr": "10.128.0.0/16"}]
+    }
+    # Deduplicated and sorted once the values are known.
+    assert rec.kube("MeshTLSAuthentication", "orders-grpc-clients")["spec"]["identityRefs"] == [
+        {"kind": "ServiceAccount", "name": "nightly-report", "namespace": "batch"},
+        {"kind": "ServiceAccount", "name": "grpc-gateway-nginx", "namespace": "grpc-gateway"},
+    ]
+    assert seen["names"] == ["orders-grpc", "orders-grpc-health"]
+    assert seen["identities"] == (
+        "nightly-report.batch.serviceaccount.identity.linkerd.cluster.local",
+        "grpc-gateway-nginx.grpc-gateway.serviceaccount.identity.linkerd.cluster.local",
+    )
+    assert rec.warnings == []
+
+
+def test_a_service_ref_without_health_port_warns_about_probes() -> None:
+    rec = run_program(
+        lambda: MeshAuthorization(
+            "orders-authz",
+            server=GrpcServiceRef(name="orders", namespace="shop"),
+            allow=[GATEWAY_PEER],
+        )
+    )
+    assert [o["metadata"]["name"] for o in rec.kubernetes_objects() if o["kind"] == "Server"] == [
+        "orders-grpc"
+    ]
+    assert any("no health_port" in w and "never become Ready" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize(
+    ("build_args", "expected"),
+    [
+        (
+            lambda: {"allow": [ServiceAccountRef(pulumi.Output.from_input("Bad_NS"), "job")]},
+            "allow[0].namespace: got 'Bad_NS'",
+        ),
+        (
+            lambda: {"allow": [ServiceAccountRef("batch", pulumi.Output.from_input("Night Job"))]},
+            "allow[0].name: got 'Night Job'",
+        ),
+        (
+            lambda: {
+                "args": MeshAuthorizationArgs(
+                    probe_networks=["10.0.0.0/8", pulumi.Output.from_input("10.1.0.1")]
+                )
+            },
+            "probe_networks[1]: got '10.1.0.1'",
+        ),
+        (
+            lambda: {
+                "server": GrpcServiceRef(
+                    name="orders", namespace=pulumi.Output.from_input("Bad_NS"), health_port=8086
+                )
+            },
+            "namespace: got 'Bad_NS'",
+        ),
+    ],
+    ids=["account-namespace", "account-name", "probe-network", "server-ref-namespace"],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    build_args: Any, expected: str
+) -> None:
+    def program() -> None:
+        kw = {"server": svc("orders"), "allow": [GATEWAY_PEER], **build_args()}
+        MeshAuthorization("orders-authz", kw.pop("args", None), **kw)
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "invalid input (values that arrived as Outputs" in msg, msg
+    assert expected in msg, msg
+
+
+def test_a_bad_output_reaches_no_policy_object() -> None:
+    def program() -> None:
+        MeshAuthorization(
+            "orders-authz",
+            server=svc("orders"),
+            allow=[ServiceAccountRef(pulumi.Output.from_input("Bad_NS"), "job")],
+        )
+
+    with pytest.raises(ValueError, match="Bad_NS") as err:
+        run_program(program)
+    registered = {r.name for r in err.value.recording.resources}  # type: ignore[attr-defined]
+    # The authentication carrying the bad value is never sent, and the gRPC port's policy and
+    # Server wait for it, so the port is not closed to callers on a half-made authorization.
+    assert not registered & {"orders-authz-clients", "orders-authz-policy", "orders-authz-server"}
+
+
+def test_a_switch_on_the_server_ref_must_be_plain() -> None:
+    def program() -> None:
+        GrpcServiceRef(name="orders", namespace="shop", tls=pulumi.Output.from_input(True))  # type: ignore[arg-type]
+
+    with pytest.raises(InvalidArgumentError, match=r"tls: got an Output.*known when the"):
+        run_program(program)

@@ -203,7 +203,7 @@ def test_documented_defaults() -> None:
     assert args.dns_namespace == "kube-system"
     assert args.dns_pod_labels == {"k8s-app": "kube-dns"}
     assert args.linkerd_namespace == "linkerd"
-    assert args.metrics_from_namespaces == ()
+    assert args.metrics_from_namespaces == []
     assert args.raw_policies == ()
     assert PolicyPort(port=1).protocol == "TCP"
 
@@ -701,22 +701,22 @@ BAD_MODELS: list[tuple[Callable[[], Any], str, str]] = [
     (lambda: IpBlock(cidr="db.internal"), "cidr", "is not an IPv4 or IPv6"),
     (
         lambda: IpBlock(cidr="172.17.0.0/16", except_=("172.18.1.0/24",)),
-        "except_",
+        "except_[0]",
         "not strictly inside cidr",
     ),
     (
         lambda: IpBlock(cidr="172.17.0.0/16", except_=("172.17.0.0/16",)),
-        "except_",
+        "except_[0]",
         "not strictly inside cidr",
     ),
     (
         lambda: IpBlock(cidr="172.17.0.0/16", except_=("2001:db8::/64",)),
-        "except_",
+        "except_[0]",
         "not strictly inside cidr",
     ),
     (
         lambda: IpBlock(cidr="172.17.0.0/16", except_=("172.17.1.0",)),
-        "except_",
+        "except_[0]",
         'Did you mean "172.17.1.0/32"',
     ),
     (lambda: PolicyPort(port=0), "port", "between 1 and 65535"),
@@ -1016,9 +1016,12 @@ def test_every_problem_is_reported_at_once() -> None:
     assert len(err.value.problems) == 3
 
 
-def test_args_must_be_zero_trust_policy_args() -> None:
-    with pytest.raises(TypeError, match="ZeroTrustPolicyArgs"):
-        run_program(lambda: ZeroTrustPolicy("shop", {"namespace": "shop"}))  # type: ignore[arg-type]
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    # Other languages (and YAML) hand the component a plain map: same checks, same messages.
+    with pytest.raises(InvalidArgumentError, match="namespace: required field is missing"):
+        run_program(lambda: ZeroTrustPolicy("shop", {"dns": False}))
+    rec = run_program(lambda: ZeroTrustPolicy("shop", {"namespace": "shop", "dns": False}))
+    assert sorted(policies(rec)) == ["shop-default-deny"]
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -1214,3 +1217,315 @@ def test_without_policies_everything_is_allowed() -> None:
     # The evaluator's baseline: pods no policy selects are not isolated.
     assert check([], STRANGER, DNS, 1)
     assert check([], INTERNET, STRANGER, 1)
+
+
+# --- every bad entry of a list --------------------------------------------------------------
+
+
+def test_every_bad_except_entry_is_reported_not_only_the_first() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        IpBlock(
+            cidr="172.17.0.0/16",
+            except_=["172.17.1.0", "172.17.2.0/24", "172.18.0.0/24", "172.17.3.1/24"],
+        )
+    problems = err.value.problems
+    assert [p.split(":")[0] for p in problems] == ["except_[0]", "except_[2]", "except_[3]"]
+    assert 'Did you mean "172.17.1.0/32"' in problems[0]
+    assert "not strictly inside cidr '172.17.0.0/16'" in problems[1]
+    assert 'Did you mean "172.17.3.0/24"' in problems[2]
+    assert all("Fix:" in p for p in problems)
+
+
+def test_every_bad_metrics_namespace_and_label_value_is_reported() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        ZeroTrustPolicyArgs(namespace="shop", metrics_from_namespaces=["Viz", "ok", "Prom_1"])
+    assert [p.split(":")[0] for p in err.value.problems] == [
+        "metrics_from_namespaces[0]",
+        "metrics_from_namespaces[2]",
+    ]
+    with pytest.raises(InvalidArgumentError) as err:
+        LabelSelectorRequirement(key="track", operator="In", values=["ok", "-bad", "bad-"])
+    assert [p.split(":")[0] for p in err.value.problems] == ["values[1]", "values[2]"]
+
+
+# --- arguments that are Outputs of other resources -------------------------------------------
+
+
+def _shop(as_output: Callable[[Any], Any]) -> None:
+    """checkout -> orders in shop, checkout -> payments in billing, with the values `as_output`
+    turns into Outputs (or leaves plain)."""
+    shop = as_output("shop")
+    checkout = svc("checkout", shop)
+    orders = svc("orders", shop, container_port=as_output(9000), mesh=True)
+    payments = svc("payments", "billing")
+    cache = PeerRef(namespace=shop, pod_labels={"app": "cache"}, ports=(as_output(6379),))
+    ZeroTrustPolicy(
+        "shop",
+        ZeroTrustPolicyArgs(
+            namespace=shop,
+            dns_pod_labels={"k8s-app": as_output("coredns")},
+            linkerd_namespace=as_output("linkerd-system"),
+            metrics_from_namespaces=as_output(["linkerd-viz"]),
+            raw_policies=(
+                RawNetworkPolicy(
+                    name="to-db",
+                    pod_selector={"app.kubernetes.io/name": "orders"},
+                    egress=(
+                        PolicyRule(
+                            peers=(
+                                NetworkPeer(
+                                    ip_block=IpBlock(
+                                        cidr=as_output("10.20.0.0/16"),
+                                        except_=as_output(["10.20.9.0/24"]),
+                                    )
+                                ),
+                            ),
+                            ports=(as_output(5432),),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        connections=[
+            Allow(checkout, orders),
+            Allow(checkout, orders),
+            Allow(checkout, payments),
+            Allow(orders, cache),
+        ],
+    )
+
+
+def test_outputs_flow_into_the_same_policies_as_plain_values() -> None:
+    plain = run_program(lambda: _shop(lambda v: v))
+    outputs = run_program(lambda: _shop(pulumi.Output.from_input))
+    # The same objects, field for field, under the same Pulumi names.
+    assert policies(outputs) == policies(plain)
+    assert sorted(r.name for r in outputs.of_type(NETPOL)) == sorted(
+        r.name for r in plain.of_type(NETPOL)
+    )
+    assert spec(outputs, "shop-orders-ingress")["ingress"] == [
+        {"from": [sel(app("checkout"))], "ports": tcp(9000)}
+    ]
+    assert spec(outputs, "shop-checkout-egress")["egress"] == [
+        {"to": [sel(app("orders"))], "ports": tcp(9000)},
+        {"to": [sel(app("payments"), "billing")], "ports": tcp(50051)},
+    ]
+    assert spec(outputs, "shop-orders-egress")["egress"] == [
+        {"to": [sel({"app": "cache"})], "ports": tcp(6379)}
+    ]
+    assert spec(outputs, "shop-orders-linkerd")["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "linkerd-viz"}}}
+    ]
+    assert spec(outputs, "shop-dns")["egress"][0]["to"][0]["podSelector"] == {
+        "matchLabels": {"k8s-app": "coredns"}
+    }
+    assert spec(outputs, "to-db")["egress"] == [
+        {
+            "to": [{"ipBlock": {"cidr": "10.20.0.0/16", "except": ["10.20.9.0/24"]}}],
+            "ports": tcp(5432),
+        }
+    ]
+    assert {p["metadata"]["namespace"] for p in policies(outputs).values()} == {"shop"}
+    assert validate_all(list(policies(outputs).values())) == len(policies(outputs))
+
+
+def test_namespace_from_a_namespace_resource_orders_the_policies_with_no_depends_on() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        ns = k8s.core.v1.Namespace("shop-ns", metadata={"name": "shop"})
+        name = ns.metadata.name
+        checkout, orders = svc("checkout", name), svc("orders", name)
+        zt = ZeroTrustPolicy(
+            "shop", ZeroTrustPolicyArgs(namespace=name), connections=[Allow(checkout, orders)]
+        )
+        zt.namespace.apply(lambda v: seen.__setitem__("ns", v))
+
+    rec = run_program(program)
+    ns = rec.one("kubernetes:core/v1:Namespace")
+    netpols = rec.of_type(NETPOL)
+    assert sorted(r.name for r in netpols) == [
+        "shop-checkout-egress",
+        "shop-default-deny",
+        "shop-dns",
+        "shop-orders-ingress",
+    ]
+    for r in netpols:
+        assert r.get("metadata.namespace") == "shop"
+        assert rec.depends_on(r, ns), r.name
+    assert seen == {"ns": "shop"}
+
+
+def test_a_remote_side_may_be_plain_while_this_policy_namespace_is_an_output() -> None:
+    def program() -> None:
+        shop = pulumi.Output.from_input("shop")
+        checkout = svc("checkout", shop)
+        payments = GrpcServiceRef(
+            name=pulumi.Output.from_input("payments"),  # a remote side's name may be an Output
+            namespace="billing",
+            container_port=pulumi.Output.from_input(9090),
+        )
+        ZeroTrustPolicy(
+            "shop", ZeroTrustPolicyArgs(namespace=shop), connections=[Allow(checkout, payments)]
+        )
+
+    rec = run_program(program)
+    assert spec(rec, "shop-checkout-egress")["egress"] == [
+        {"to": [sel(app("payments"), "billing")], "ports": tcp(9090)}
+    ]
+
+
+def _fails(program: Callable[[], None]) -> tuple[str, list[str]]:
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    registered = [r.type for r in err.value.recording.resources]  # type: ignore[attr-defined]
+    return str(err.value), registered
+
+
+def test_an_output_resolving_to_a_bad_cidr_fails_naming_the_property() -> None:
+    def program() -> None:
+        raw = RawNetworkPolicy(
+            name="to-db",
+            pod_selector={"app": "api"},
+            egress=(
+                PolicyRule(
+                    peers=(
+                        NetworkPeer(ip_block=IpBlock(cidr=pulumi.Output.from_input("10.1.2.3"))),
+                    ),
+                    ports=(5432,),
+                ),
+            ),
+        )
+        ZeroTrustPolicy("shop", ZeroTrustPolicyArgs(namespace="shop", raw_policies=(raw,)))
+
+    msg, registered = _fails(program)
+    assert "ZeroTrustPolicy 'shop': invalid input (values that arrived as Outputs" in msg, msg
+    assert (
+        "raw_policies[0].egress[0].peers[0].ip_block.cidr: got '10.1.2.3'; CIDR mask is missing"
+    ) in msg, msg
+    assert 'Did you mean "10.1.2.3/32"' in msg, msg
+    # Every policy's namespace waits for the checks, so none is sent.
+    assert NETPOL not in registered
+
+
+def test_an_output_list_of_cidrs_reports_every_bad_entry() -> None:
+    def program() -> None:
+        block = IpBlock(
+            cidr="172.17.0.0/16",
+            except_=pulumi.Output.from_input(["172.17.1.0", "172.17.2.0/24", "172.18.0.0/24"]),
+        )
+        raw = RawNetworkPolicy(
+            name="x",
+            pod_selector={"app": "api"},
+            egress=(PolicyRule(peers=(NetworkPeer(ip_block=block),), ports=(443,)),),
+        )
+        ZeroTrustPolicy("shop", ZeroTrustPolicyArgs(namespace="shop", raw_policies=(raw,)))
+
+    msg, _ = _fails(program)
+    prefix = "raw_policies[0].egress[0].peers[0].ip_block.except_"
+    assert f"{prefix}[0]: got '172.17.1.0'" in msg, msg
+    assert f"{prefix}[2]: got '172.18.0.0/24'" in msg, msg
+    assert f"{prefix}[1]" not in msg, msg
+
+
+def test_a_bad_output_namespace_reaches_no_network_policy() -> None:
+    def program() -> None:
+        ZeroTrustPolicy("shop", ZeroTrustPolicyArgs(namespace=pulumi.Output.from_input("Shop")))
+
+    msg, registered = _fails(program)
+    assert "namespace: got 'Shop'" in msg, msg
+    assert NETPOL not in registered
+
+
+def test_outputs_taken_for_the_same_namespace_are_checked_when_they_resolve() -> None:
+    def program() -> None:
+        checkout = svc("checkout", pulumi.Output.from_input("shop"))
+        payments = svc("payments", pulumi.Output.from_input("billing"))
+        ZeroTrustPolicy(
+            "shop",
+            ZeroTrustPolicyArgs(namespace=pulumi.Output.from_input("shop")),
+            connections=[Allow(checkout, payments)],
+        )
+
+    msg, registered = _fails(program)
+    assert (
+        "connections[0].server.namespace: resolved to namespace 'billing', but this policy "
+        "protects 'shop'"
+    ) in msg, msg
+    assert "plain names" in msg and "Fix:" in msg, msg
+    assert NETPOL not in registered
+
+
+def test_a_plain_namespace_against_outputs_is_refused_with_the_fix() -> None:
+    def build() -> None:
+        checkout = svc("checkout", pulumi.Output.from_input("shop"))
+        orders = svc("orders", pulumi.Output.from_input("shop"))
+        ZeroTrustPolicy(
+            "shop", ZeroTrustPolicyArgs(namespace="shop"), connections=[Allow(checkout, orders)]
+        )
+
+    msg = _refused(build)
+    assert "- connections[0]: checkout ((an Output)) -> orders ((an Output))" in msg, msg
+    assert "has no side in namespace 'shop'" in msg, msg
+    assert "a plain name never counts as the same namespace as an Output" in msg, msg
+
+
+def test_a_local_workload_named_by_an_output_is_refused() -> None:
+    def build() -> None:
+        orders = GrpcServiceRef(name=pulumi.Output.from_input("orders"), namespace="shop")
+        ZeroTrustPolicy(
+            "shop",
+            ZeroTrustPolicyArgs(namespace="shop"),
+            connections=[Allow(svc("checkout"), orders)],
+        )
+
+    msg = _refused(build)
+    assert "- connections[0].server: its pods are in namespace 'shop'" in msg, msg
+    assert "name or pod labels are Outputs" in msg and "Fix:" in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda o: ZeroTrustPolicyArgs(namespace="shop", dns=o(False)), "dns"),
+        (lambda o: RawNetworkPolicy(name=o("x"), pod_selector={"a": "b"}), "name"),
+        (lambda o: NetworkPeer(pod_selector={"a": "b"}, select_all=o(True)), "select_all"),
+    ],
+    ids=["dns", "raw-policy-name", "select-all"],
+)
+def test_a_value_that_decides_which_objects_exist_must_be_plain(
+    make: Callable[[Callable[[Any], Any]], Any], field: str
+) -> None:
+    def program() -> None:
+        make(pulumi.Output.from_input)
+
+    with pytest.raises(InvalidArgumentError, match=rf"{field}: got an Output.*known when the"):
+        run_program(program)
+
+
+def test_metrics_as_an_output_in_an_unmeshed_namespace_fail_when_they_resolve() -> None:
+    def program() -> None:
+        ZeroTrustPolicy(
+            "shop",
+            ZeroTrustPolicyArgs(
+                namespace="shop", metrics_from_namespaces=pulumi.Output.from_input(["viz"])
+            ),
+        )
+
+    msg, registered = _fails(program)
+    assert "metrics_from_namespaces: resolved to ['viz'], but nothing in namespace" in msg, msg
+    assert NETPOL not in registered
+
+
+def test_a_mesh_namespace_named_by_an_output_is_compared_when_it_resolves() -> None:
+    def program(name: str) -> Callable[[], None]:
+        return lambda: ZeroTrustPolicy(
+            "shop",
+            ZeroTrustPolicyArgs(namespace="shop"),
+            mesh=FakeMeshNamespace(pulumi.Output.from_input(name)),  # type: ignore[arg-type]
+        )
+
+    rec = run_program(program("shop"))
+    assert "shop-linkerd" in policies(rec)
+    msg, _ = _fails(program("billing"))
+    assert "mesh.name: resolved to 'billing', but this policy protects 'shop'" in msg, msg
