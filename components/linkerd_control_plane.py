@@ -255,8 +255,11 @@ class LinkerdControlPlaneArgs(ArgsModel):
     """High availability (default False): what upstream's `values-ha.yaml` sets among the
     chart's values: 3 replicas per controller, required pod anti-affinity per node (needs 3
     nodes), PodDisruptionBudgets (maxUnavailable 1), rolling updates of one pod, proxy
-    resource requests/limits, and `webhookFailurePolicy: Fail` (no unmeshed pod starts while the
-    injector is down)."""
+    resource requests/limits, CPU and memory requests for every control-plane container
+    (destination, identity, proxy injector, heartbeat, service-profile validator: scanners flag
+    containers without them), `highAvailability: true` (what `linkerd check` reads) and
+    `webhookFailurePolicy: Fail` (no unmeshed pod starts while the injector is down). Change any
+    of them with `extra_values`."""
     cni_enabled: bool = False
     """The linkerd2-cni plugin is already installed on every node (default False; this
     component does not install it). Then meshed pods get no `linkerd-init` container, which
@@ -268,6 +271,10 @@ class LinkerdControlPlaneArgs(ArgsModel):
     cluster_networks: pulumi.Input[list[pulumi.Input[ClusterNetwork]]] | None = None
     """CIDRs of pods and nodes, used by the `cluster-*` inbound policies (default: the chart's,
     the private IPv4 ranges and fd00::/8). Set it when the cluster uses other addresses."""
+    extra_values: dict[str, Any] = {}
+    """linkerd-control-plane chart values merged last, over everything this component sets
+    (default none), e.g. `{"identityResources": {"memory": {"limit": "500Mi"}}}`. Plain: they are
+    written into the release as given."""
     create_namespace: bool = True
     """Create the `linkerd` namespace with the labels Linkerd needs (default True). Set False
     when it already exists, e.g. created first so cert-manager can write the issuer Secret into
@@ -310,9 +317,32 @@ def control_plane_namespace_metadata(cni_enabled: bool) -> dict[str, Any]:
     )
 
 
-# What upstream's values-ha.yaml sets, limited to keys of the chart's values.yaml (the file also
-# sets controllerResources & co., which exist only as comments there; see docs/linkerd.md).
+# CPU and memory of the control-plane containers under high availability, as upstream's
+# values-ha.yaml sets them (its CPU limit is empty: no CPU limit, to avoid throttling a
+# controller). The chart's templates read these keys although its values.yaml only mentions them
+# in comments, so they are listed by name (HA_TEMPLATE_KEYS) for the chart-key checks.
+_CONTROLLER_RESOURCES = {
+    "cpu": {"request": "100m"},
+    "memory": {"limit": "250Mi", "request": "50Mi"},
+}
+HA_RESOURCE_VALUES: dict[str, Any] = {
+    "controllerResources": _CONTROLLER_RESOURCES,
+    "destinationResources": _CONTROLLER_RESOURCES,
+    "identityResources": {
+        "cpu": {"request": "100m"},
+        "memory": {"limit": "250Mi", "request": "10Mi"},
+    },
+    "heartbeatResources": _CONTROLLER_RESOURCES,
+    "proxyInjectorResources": _CONTROLLER_RESOURCES,
+    "spValidatorResources": _CONTROLLER_RESOURCES,
+}
+HA_TEMPLATE_KEYS = (*HA_RESOURCE_VALUES, "highAvailability")
+"""Top-level chart values the templates (and `linkerd check`) read that values.yaml does not
+list."""
+
 _HA_VALUES: dict[str, Any] = {
+    # Read by `linkerd check` from the installed configuration: it then checks HA properties.
+    "highAvailability": True,
     "controllerReplicas": 3,
     "enablePodAntiAffinity": True,
     "enablePodDisruptionBudget": True,
@@ -325,6 +355,7 @@ _HA_VALUES: dict[str, Any] = {
             "memory": {"limit": "250Mi", "request": "20Mi"},
         }
     },
+    **HA_RESOURCE_VALUES,
 }
 
 
@@ -338,6 +369,8 @@ def control_plane_values(args: LinkerdControlPlaneArgs) -> dict[str, Any]:
         values["clusterNetworks"] = lift(",".join, args.cluster_networks)
     if args.high_availability:
         values = deep_merge(values, _HA_VALUES)
+    if args.extra_values:
+        values = deep_merge(values, args.extra_values)
     return values
 
 

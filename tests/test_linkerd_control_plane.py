@@ -16,6 +16,7 @@ from grpc_kube.certificates import renewal_window_problem
 from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
 from grpc_kube.linkerd_control_plane import (
     CONTROL_PLANE_PORTS,
+    HA_TEMPLATE_KEYS,
     INBOUND_POLICIES,
     LINKERD_CHART_VERSION,
     ExternalIdentity,
@@ -234,9 +235,50 @@ def test_high_availability_switch() -> None:
     assert v["proxy"]["resources"]["memory"] == {"limit": "250Mi", "request": "20Mi"}
     assert v["proxy"]["defaultInboundPolicy"] == "all-unauthenticated"  # merged, not replaced
     assert "identity" in v and cp.high_availability is True
-    assert unknown_value_keys(v, CP_KEYS) == []
+    assert v["highAvailability"] is True
+    # Only the keys the templates read although values.yaml does not list them may be unlisted.
+    assert sorted(unknown_value_keys(v, CP_KEYS)) == sorted(
+        ".".join(filter(None, (key, leaf))) for key in HA_TEMPLATE_KEYS for leaf in _leaves(v[key])
+    )
     rec, _ = build()
     assert "controllerReplicas" not in values(rec)
+
+
+def _leaves(value: Any, prefix: str = "") -> list[str]:
+    if not isinstance(value, dict):
+        return [prefix]
+    return [p for k, v in value.items() for p in _leaves(v, f"{prefix}.{k}" if prefix else k)]
+
+
+# Control-plane containers and the chart value that sizes each (templates of
+# linkerd-control-plane): none may run without CPU and memory requests under HA.
+HA_CONTAINER_RESOURCES = {
+    "destination": "destinationResources",
+    "identity": "identityResources",
+    "proxy-injector": "proxyInjectorResources",
+    "heartbeat (CronJob)": "heartbeatResources",
+    "sp-validator": "spValidatorResources",
+    "linkerd-proxy (every control-plane pod)": "proxy.resources",
+}
+
+
+@pytest.mark.parametrize("container", sorted(HA_CONTAINER_RESOURCES))
+def test_high_availability_gives_every_control_plane_container_requests(container: str) -> None:
+    rec, _ = build(LinkerdControlPlaneArgs(high_availability=True))
+    v: Any = values(rec)
+    for part in HA_CONTAINER_RESOURCES[container].split("."):
+        v = v.get(part, {}) if isinstance(v, dict) else {}
+    assert v.get("cpu", {}).get("request"), (container, v)
+    assert v.get("memory", {}).get("request"), (container, v)
+
+
+def test_extra_values_override_what_the_component_sets() -> None:
+    extra = {"identityResources": {"memory": {"limit": "500Mi"}}, "controllerReplicas": 5}
+    rec, _ = build(LinkerdControlPlaneArgs(high_availability=True, extra_values=extra))
+    v = values(rec)
+    assert v["controllerReplicas"] == 5
+    assert v["identityResources"]["memory"] == {"limit": "500Mi", "request": "10Mi"}
+    assert v["identityResources"]["cpu"] == {"request": "100m"}
 
 
 @pytest.mark.parametrize(
