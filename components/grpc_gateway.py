@@ -1,5 +1,5 @@
 """GrpcGateway: a Gateway API `Gateway` with an HTTPS listener per hostname, served by NGINX
-Gateway Fabric, and the GRPCRoute builder GrpcIngress uses on its Gateway API path.
+Gateway Fabric, and the GRPCRoute builder GrpcRoute uses.
 
 NGF provisions one NGINX data plane (Deployment + Service) per Gateway, in the Gateway's
 namespace. It copies `spec.infrastructure` labels and annotations onto that data plane's pod
@@ -10,36 +10,52 @@ names them and their ServiceAccount `<gateway>-<gatewayclass>` (hashed beyond 63
 which is refused here so the Linkerd identity stays predictable). NGF 2.6.7 sends each call to a
 pod endpoint it resolved from the Service's EndpointSlices, never to the ClusterIP; see
 docs/gateway-api.md for what that means with Linkerd.
+
+The listener certificate goes through the same edge TLS path as GrpcIngress's
+(`certificates.provision_edge_tls`): generated from a CA, the user's Secret by name, or a
+TlsSecret object.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field
+import pydantic
 
+from ._inputs import contains_output, fmt, gate, lift, to_output
+from ._namespaces import (
+    MANAGED_BY,
+    PodSecurityLevel,
+    admits_linkerd_init,
+    namespace_metadata,
+    pod_security_level,
+)
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
+    FieldError,
     InvalidArgumentError,
     check_dns_label,
     check_dns_subdomain,
+    check_range,
     field_validator,
     model_validator,
+    validate_model,
 )
 from .certificates import (
-    Certificate,
-    CertificateArgs,
     CertificateAuthority,
     CertificateAuthorityArgs,
+    EdgeTlsArgs,
     TlsSecret,
     check_hostnames,
     hostname_covered,
     issuer_validity_problem,
+    provision_edge_tls,
+    renewal_window_problem,
     tls_secret_problems,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION, GrpcServiceRef
@@ -51,6 +67,7 @@ __all__ = [
     "NGF_POLICY_API",
     "REFLECTION_METHOD",
     "REFLECTION_SERVICES",
+    "GatewayRef",
     "GrpcGateway",
     "GrpcGatewayArgs",
     "GrpcMethodMatch",
@@ -72,7 +89,6 @@ REFLECTION_SERVICES = (
     "grpc.reflection.v1alpha.ServerReflection",
 )
 REFLECTION_METHOD = "ServerReflectionInfo"
-PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 
 # GRPCRoute's CEL rules (not checked by offline JSON schema validation, so checked here).
 # No leading dot: the Gateway API allows `.pkg.Svc`, but NGF 2.6.7 builds the location
@@ -94,7 +110,42 @@ MAX_GRPC_MESSAGE_BYTES = 2**32 - 1
 """gRPC's 4-byte length prefix bounds one message (implementations cap it lower)."""
 # NGF truncates and hashes data-plane object names longer than this (CreateNginxResourceName).
 _MAX_DATA_PLANE_NAME = 63
-_MANAGED = {"app.kubernetes.io/managed-by": "grpc-kube"}
+_MANAGED = MANAGED_BY
+
+
+class DeferredChecks:
+    """Cross-object checks on values that may be Outputs, with the plain-value rule of every
+    component: a check whose values are all plain runs at once and its problems join `now`
+    (raised with the others before anything registers); one that involves an Output runs when
+    its values resolve and fails the deployment (InvalidArgumentError, `resolved=True`) before
+    any resource passed through `guard` is sent."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.now: list[str] = []
+        self._later: list[pulumi.Output[Any]] = []
+
+    def check(self, problems: Callable[..., list[str]], *values: Any) -> None:
+        """Run `problems(*values)` now, or once the values resolve."""
+        if not any(contains_output(v) for v in values):
+            self.now += problems(*values)
+            return
+        where = self.where
+
+        def run(resolved: list[Any]) -> bool:
+            found = problems(*resolved)
+            if found:
+                raise InvalidArgumentError(where, found, resolved=True)
+            return True
+
+        self._later.append(pulumi.Output.all(*[to_output(v) for v in values]).apply(run))
+
+    def guard(self, value: Any) -> Any:
+        """`value` (nested Outputs allowed), released only after every deferred check passed;
+        `value` itself when nothing was deferred."""
+        if not self._later:
+            return value
+        return pulumi.Output.all(*self._later, value).apply(lambda vs: vs[-1])
 
 
 class GrpcMethodMatch(ArgsModel):
@@ -131,62 +182,93 @@ class GrpcMethodMatch(ArgsModel):
         return v
 
 
+RouteNamespacesFrom = Literal["Same", "All"]
+
+
+def _check_hostname_list(v: Sequence[str]) -> None:
+    if not 1 <= len(v) <= 64:
+        raise ValueError(
+            f"a Gateway has at least 1 and at most 64 listeners (Gateway API v1.5.1), got "
+            f"{len(v)} hostnames. Fix: list 1 to 64 hostnames; a '*.' wildcard covers many."
+        )
+    check_hostnames(tuple(v))
+    if len(set(v)) != len(v):
+        raise ValueError("hostnames repeat. Fix: list each hostname once.")
+
+
+def _check_route_namespaces(v: Sequence[str] | str) -> None:
+    if isinstance(v, str):
+        return
+    if not v:
+        raise ValueError("an empty list admits no route. Fix: list namespaces, or use 'Same'.")
+    for ns in v:
+        check_dns_label(ns, what="namespace", must_start_with_letter=False)
+
+
 class GrpcGatewayArgs(ArgsModel):
     """Arguments of GrpcGateway."""
 
-    hostnames: tuple[str, ...] = Field(min_length=1, max_length=64)
-    """Hostnames clients dial; one HTTPS listener (port 443) each. A wildcard `*.example.com`
-    is allowed: as a listener it serves any depth (`a.b.example.com` too), but a generated
-    certificate for it covers one label only, so routes for deeper hosts are refused."""
-    namespace: str = "grpc-gateway"
+    hostnames: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Hostnames clients dial, 1 to 64; one HTTPS listener (port 443) each. A wildcard
+    `*.example.com` is allowed: as a listener it serves any depth (`a.b.example.com` too), but a
+    generated certificate for it covers one label only, so routes for deeper hosts are
+    refused."""
+    namespace: pulumi.Input[str] = "grpc-gateway"
     """Namespace of the Gateway and of the NGINX data plane NGF creates for it (default
     `grpc-gateway`). TLS Secrets must live here."""
     create_namespace: bool = True
-    """Create the namespace (default True). False when it exists, e.g. a MeshEnabledNamespace."""
-    gateway_name: str | None = None
+    """Create the namespace (default True). False when it exists, e.g. a MeshEnabledNamespace.
+    Plain: it decides whether a Namespace resource exists."""
+    gateway_name: pulumi.Input[str] | None = None
     """Kubernetes name of the Gateway (default: the component name). NGF names the data plane
     and its ServiceAccount `<gateway_name>-<gatewayclass>`, which must fit in 63 characters."""
-    tls_secret_name: str | None = None
+    tls_secret_name: pulumi.Input[str] | None = None
     """Bring your own `kubernetes.io/tls` Secret in `namespace` (default None: a certificate
     for the hostnames is issued from a generated CA, or the `ca=` given, and its CA's PEM is
-    the `ca_cert_pem` output). A TlsSecret object can be passed with `tls_secret=` instead."""
-    certificate_validity_hours: int = Field(default=2160, ge=1)
-    """Validity of the generated certificate (default 2160 h = 90 days)."""
-    certificate_early_renewal_hours: int = Field(default=720, ge=0)
-    """Re-issue on the first `pulumi up` this close to expiry (default 720 h = 30 days)."""
-    route_namespaces: tuple[str, ...] | Literal["Same", "All"] = "Same"
+    the `ca_cert_pem` output). A TlsSecret object can be passed with `tls_secret=` instead.
+    Whether it is given is plain (it decides whether a certificate is generated); the name
+    itself may be an Output."""
+    certificate_validity_hours: pulumi.Input[int] = 2160
+    """Validity of the generated certificate (default 2160 h = 90 days); at most the issuing
+    CA's."""
+    certificate_early_renewal_hours: pulumi.Input[int] = 720
+    """Re-issue on the first `pulumi up` this close to expiry (default 720 h = 30 days); below
+    `certificate_validity_hours`."""
+    route_namespaces: pulumi.Input[Sequence[pulumi.Input[str]]] | RouteNamespacesFrom = "Same"
     """Namespaces whose GRPCRoutes may attach (default `Same`). List the namespaces of the
     services you expose; `All` lets any namespace publish on your hostnames."""
     mesh: bool = False
     """Mesh the NGINX data plane with Linkerd (default False) via the Gateway's
     `spec.infrastructure.annotations`, so its connections to meshed pods are mTLS with the
     identity `<gateway_name>-<gatewayclass>.<namespace>` (the `peer`'s ServiceAccount). NGF
-    still picks the pod for every call; Linkerd adds mTLS, identity and metrics."""
+    still picks the pod for every call; Linkerd adds mTLS, identity and metrics. Plain: it
+    decides the namespace's Pod Security level and what policies allow."""
     linkerd_cni: bool = False
     """Whether the Linkerd CNI plugin is installed (default False). Only matters with `mesh`
     and `create_namespace`: without it Linkerd adds a `linkerd-init` container that needs
-    NET_ADMIN and NET_RAW, which decides the namespace's default Pod Security level."""
+    NET_ADMIN and NET_RAW, which decides the namespace's default Pod Security level. Plain,
+    like `mesh`."""
     pod_security: PodSecurityLevel | None = None
     """Pod Security Standard enforced on the namespace this component creates. Default
     `restricted` (NGF 2.6.7's data plane pods comply: non-root, no privilege escalation, ALL
     capabilities dropped, RuntimeDefault seccomp), except `privileged` with `mesh` and no
     `linkerd_cni` (`linkerd-init` needs NET_ADMIN and NET_RAW, which even `baseline`
-    forbids). `warn` and `audit` are always `restricted`."""
-    max_message_bytes: int | None = Field(default=None, ge=1, le=MAX_GRPC_MESSAGE_BYTES)
-    """Largest request message NGINX accepts on every listener (default None: NGF 2.6.7 sets
-    no `client_max_body_size`, so nginx's 1 MiB applies and a larger message fails with
-    RESOURCE_EXHAUSTED). Set e.g. 4194304 for gRPC's default 4 MiB: a ClientSettingsPolicy
-    (`gateway.nginx.org/v1alpha1`) on the Gateway with `body.maxSize` = the message plus its
-    5-byte frame header, rounded up to NGF's size format (`4097k`). A client stream counts
-    all its messages together. GrpcIngress's `max_message_bytes`, when set explicitly,
-    overrides it for one route."""
+    forbids). `warn` and `audit` are always `restricted`. Plain: it is checked against `mesh`
+    and `linkerd_cni` before anything registers."""
+    max_message_bytes: pulumi.Input[int] | None = None
+    """Largest request message NGINX accepts on every listener, 1 to 4294967295 (default None:
+    NGF 2.6.7 sets no `client_max_body_size`, so nginx's 1 MiB applies and a larger message
+    fails with RESOURCE_EXHAUSTED). Set e.g. 4194304 for gRPC's default 4 MiB: a
+    ClientSettingsPolicy (`gateway.nginx.org/v1alpha1`) on the Gateway with `body.maxSize` =
+    the message plus its 5-byte frame header, rounded up to NGF's size format (`4097k`). A
+    client stream counts all its messages together. GrpcRoute's `max_message_bytes`
+    overrides it for one route. Whether it is set is plain (it decides whether the policy
+    exists)."""
 
     @field_validator("hostnames")
     @classmethod
-    def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        check_hostnames(v)
-        if len(set(v)) != len(v):
-            raise ValueError("hostnames repeat. Fix: list each hostname once.")
+    def _hosts(cls, v: Sequence[str]) -> Sequence[str]:
+        _check_hostname_list(v)
         return v
 
     @field_validator("namespace")
@@ -206,30 +288,50 @@ class GrpcGatewayArgs(ArgsModel):
 
     @field_validator("route_namespaces")
     @classmethod
-    def _route_ns(cls, v: tuple[str, ...] | str) -> tuple[str, ...] | str:
-        if isinstance(v, tuple):
-            if not v:
-                raise ValueError(
-                    "an empty list admits no route. Fix: list namespaces, or use 'Same'."
-                )
-            for ns in v:
-                check_dns_label(ns, what="namespace", must_start_with_letter=False)
+    def _route_ns(cls, v: Sequence[str] | str) -> Sequence[str] | str:
+        _check_route_namespaces(v)
         return v
 
+    @field_validator("max_message_bytes")
+    @classmethod
+    def _size(cls, v: int | None) -> int | None:
+        return None if v is None else check_range(v, low=1, high=MAX_GRPC_MESSAGE_BYTES)
+
+    @field_validator("certificate_validity_hours")
+    @classmethod
+    def _validity(cls, v: int) -> int:
+        return check_range(v, low=1)
+
+    @field_validator("certificate_early_renewal_hours")
+    @classmethod
+    def _early(cls, v: int) -> int:
+        return check_range(v, low=0)
+
     @model_validator(mode="after")
+    def _renewal_window(self) -> GrpcGatewayArgs:
+        early, validity = self.certificate_early_renewal_hours, self.certificate_validity_hours
+        problem = renewal_window_problem(
+            early,  # type: ignore[arg-type]  # plain here: the validator skips Outputs
+            validity,  # type: ignore[arg-type]
+            early_field="certificate_early_renewal_hours",
+            validity_field="certificate_validity_hours",
+        )
+        if problem:
+            raise FieldError("certificate_early_renewal_hours", early, problem)
+        return self
+
+    # Reads plain fields only, so it runs at once even when other fields hold Outputs
+    # (`._validation.model_validator` would wait for every Output to resolve).
+    @pydantic.model_validator(mode="after")
     def _combinations(self) -> GrpcGatewayArgs:
-        if self.certificate_early_renewal_hours >= self.certificate_validity_hours:
-            raise ValueError(
-                "certificate_early_renewal_hours must be below certificate_validity_hours. "
-                "Fix: lower certificate_early_renewal_hours."
-            )
         if self.pod_security is not None and not self.create_namespace:
             raise ValueError(
                 f"pod_security={self.pod_security!r} applies to the namespace this component "
                 "creates, but create_namespace is False. Fix: set Pod Security on the namespace "
                 "you created (e.g. MeshEnabledNamespaceArgs.pod_security), or remove it."
             )
-        if self.mesh and not self.linkerd_cni and self.pod_security in ("restricted", "baseline"):
+        refused = self.pod_security is not None and not admits_linkerd_init(self.pod_security)
+        if self.mesh and not self.linkerd_cni and refused:
             raise ValueError(
                 f"pod_security {self.pod_security!r} with mesh and no linkerd_cni: Linkerd's "
                 "linkerd-init container needs NET_ADMIN and NET_RAW, which only 'privileged' "
@@ -237,6 +339,157 @@ class GrpcGatewayArgs(ArgsModel):
                 "and set linkerd_cni=True, or leave pod_security unset."
             )
         return self
+
+
+class GatewayRef(ArgsModel):
+    """A Gateway as GrpcRoute needs it: where routes attach (name, namespace, listener
+    hostnames), which namespaces it admits routes from, what its certificate covers, and the
+    data plane pods that call the backends.
+
+    `GrpcGateway.ref` gives it for a Gateway this program creates (GrpcRoute then also waits
+    for the Gateway). Build one yourself, from plain values or Outputs, for a Gateway created
+    elsewhere (another stack, another language); its listeners must be named as GrpcGateway
+    names them (`GrpcGateway.listener_name`)."""
+
+    name: pulumi.Input[str]
+    """The Gateway's name."""
+    namespace: pulumi.Input[str]
+    """The Gateway's namespace (its data plane pods run there)."""
+    hostnames: pulumi.Input[list[pulumi.Input[str]]]
+    """The listeners' hostnames, in the Gateway's order."""
+    route_namespaces: pulumi.Input[list[pulumi.Input[str]]] | RouteNamespacesFrom = "Same"
+    """Namespaces whose routes the listeners admit (default `Same`)."""
+    certificate_dns_names: pulumi.Input[list[pulumi.Input[str]]] | None = None
+    """SANs of the served certificate when known (default None: not checked)."""
+    ca_cert_pem: pulumi.Input[str] | None = None
+    """PEM of the CA clients must trust, when it is not a public one (default None: routes'
+    grpcurl commands then carry no `-cacert`)."""
+    service_account: pulumi.Input[str] | None = None
+    """The data plane pods' ServiceAccount (NGF: `<gateway>-<gatewayclass>`), their Linkerd
+    identity (default: unknown)."""
+    mesh: bool = False
+    """The data plane pods run a Linkerd proxy (default False). Plain: it decides what
+    policies allow and what GrpcRoute warns about."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_label(v, what="Gateway name")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns_label(v, what="namespace", must_start_with_letter=False)
+
+    @field_validator("hostnames")
+    @classmethod
+    def _hosts(cls, v: Sequence[str]) -> Sequence[str]:
+        _check_hostname_list(v)
+        return v
+
+    @field_validator("route_namespaces")
+    @classmethod
+    def _route_ns(cls, v: Sequence[str] | str) -> Sequence[str] | str:
+        _check_route_namespaces(v)
+        return v
+
+    @field_validator("certificate_dns_names")
+    @classmethod
+    def _sans(cls, v: Sequence[str] | None) -> Sequence[str] | None:
+        if v is not None:
+            check_hostnames(tuple(v))
+        return v
+
+    @property
+    def listener_names(self) -> Any:
+        """Hostname -> listener name (an Output when the hostnames are one)."""
+        return lift(_listener_names, self.hostnames)
+
+    @property
+    def peer(self) -> PeerRef:
+        """The data plane pods NGF runs for this Gateway."""
+        return PeerRef(
+            namespace=self.namespace,
+            pod_labels=lift(lambda n: {GATEWAY_NAME_LABEL: n}, self.name),
+            service_account=self.service_account,
+            meshed=self.mesh,
+        )
+
+    def listener_for(self, host: str) -> str | None:
+        """The listener serving `host` (plain values), as Gateway API picks it: its exact
+        hostname, else the longest `*.` wildcard matching it (one or more labels:
+        `*.example.com` serves `a.example.com` and `a.b.example.com`, not `example.com`)."""
+        return _listener_for(_plain(self.hostnames), host)
+
+    def certificate_covers(self, host: str) -> bool | None:
+        """Whether the served certificate is valid for `host` (a `*.` SAN covers exactly one
+        label); None when its names are unknown (the user's Secret by name)."""
+        if self.certificate_dns_names is None:
+            return None
+        return hostname_covered(host, _plain(self.certificate_dns_names))
+
+    def admits_namespace(self, namespace: str) -> bool:
+        """Whether routes from `namespace` may attach (plain values)."""
+        rn = self.route_namespaces
+        if rn == "All":
+            return True
+        if rn == "Same":
+            return namespace == self.namespace
+        return namespace in _plain(rn)
+
+
+def _plain(values: Any) -> Sequence[str]:
+    """A list of names these methods read: plain by contract (GrpcRoute resolves Outputs
+    first), so an Output here is a programming error, not a user's."""
+    assert not contains_output(values), "resolve Outputs before reading listener facts"
+    return values  # type: ignore[no-any-return]
+
+
+def _listener_for(hostnames: Sequence[str], host: str) -> str | None:
+    names = _listener_names(hostnames)
+    if host in names:
+        return names[host]
+    best: str | None = None
+    for listener_host in hostnames:
+        suffix = listener_host[1:]  # ".example.com"
+        if (
+            listener_host.startswith("*.")
+            and host.endswith(suffix)
+            and len(host) > len(suffix)
+            and (best is None or len(listener_host) > len(best))
+        ):
+            best = listener_host
+    return None if best is None else names[best]
+
+
+def _data_plane_problems(gateway_name: str, class_name: str) -> list[str]:
+    data_plane = f"{gateway_name}-{class_name}"
+    if len(data_plane) <= _MAX_DATA_PLANE_NAME:
+        return []
+    return [
+        f"gateway_name: NGF would name the data plane and its ServiceAccount {data_plane!r} "
+        f"({len(data_plane)} characters), which it truncates and hashes beyond "
+        f"{_MAX_DATA_PLANE_NAME}, so its Linkerd identity and pod labels could not be named "
+        f"here. Fix: a gateway_name of at most {_MAX_DATA_PLANE_NAME - len(class_name) - 1} "
+        "characters."
+    ]
+
+
+def _allowed_routes(route_namespaces: Sequence[str] | str) -> dict[str, Any]:
+    if isinstance(route_namespaces, str):
+        return {"from": route_namespaces}
+    return {
+        "from": "Selector",
+        "selector": {
+            "matchExpressions": [
+                {
+                    "key": "kubernetes.io/metadata.name",
+                    "operator": "In",
+                    "values": list(route_namespaces),
+                }
+            ]
+        },
+    }
 
 
 def nginx_size(n_bytes: int) -> str:
@@ -251,36 +504,41 @@ def nginx_size(n_bytes: int) -> str:
     raise ValueError(f"{n_bytes} bytes is beyond NGF's largest size (9999g)")
 
 
+def _body_max_size(max_message_bytes: int) -> str:
+    size = nginx_size(max_message_bytes + _FRAME_HEADER_BYTES)
+    assert _NGF_SIZE.match(size), size
+    return size
+
+
 def client_settings_policy_object(
     *,
-    name: str,
-    namespace: str,
+    name: pulumi.Input[str],
+    namespace: pulumi.Input[str],
     target_kind: Literal["Gateway", "GRPCRoute"],
-    target_name: str,
-    max_message_bytes: int,
-    labels: Mapping[str, str] | None = None,
+    target_name: pulumi.Input[str],
+    max_message_bytes: pulumi.Input[int],
+    labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
 ) -> dict[str, Any]:
     """NGF's ClientSettingsPolicy raising nginx's `client_max_body_size` for one Gateway or
     GRPCRoute (same namespace as its target) so a gRPC message of `max_message_bytes` passes.
+    Values may be Outputs; they stay nested in the object.
 
     Shape checked against NGF v2.6.7 (apis/v1alpha1/clientsettingspolicy_types.go and its CRD):
     `spec.targetRef` {group, kind, name} of kind Gateway, HTTPRoute or GRPCRoute; `spec.body`
     {maxSize, timeout}. NGF writes `maxSize` into the server block (Gateway) or the route's
     locations (GRPCRoute), so a route's policy overrides its Gateway's.
     """
-    size = nginx_size(max_message_bytes + _FRAME_HEADER_BYTES)
-    assert _NGF_SIZE.match(size), size
     return {
         "apiVersion": NGF_POLICY_API,
         "kind": "ClientSettingsPolicy",
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": {**(labels or {}), **_MANAGED},
+            "labels": lift(lambda extra: {**(extra or {}), **_MANAGED}, labels),
         },
         "spec": {
             "targetRef": {"group": GATEWAY_GROUP, "kind": target_kind, "name": target_name},
-            "body": {"maxSize": size},
+            "body": {"maxSize": lift(_body_max_size, max_message_bytes)},
         },
     }
 
@@ -288,29 +546,36 @@ def client_settings_policy_object(
 class GrpcGateway(Component):
     """A Gateway for gRPC over TLS (HTTP/2 via ALPN) on port 443."""
 
-    name: str
-    namespace: str
-    hostnames: tuple[str, ...]
-    listener_names: dict[str, str]
-    """Hostname -> listener name (`https-` + the host made DNS-safe; `-2`, `-3`... when two
-    hostnames would otherwise share a name)."""
+    ref: GatewayRef
+    """The Gateway as GrpcRoute takes it (values are Outputs where the arguments were)."""
     peer: PeerRef
     """The NGINX data plane pods NGF runs for this Gateway."""
-    tls_secret_name: str
+    name: pulumi.Output[str]
+    """The Gateway's Kubernetes name (resolves once the Gateway exists)."""
+    namespace: pulumi.Output[str]
+    """The Gateway's namespace."""
+    hostnames: pulumi.Output[list[str]]
+    """The listeners' hostnames."""
+    listener_names: pulumi.Output[dict[str, str]]
+    """Hostname -> listener name (`https-` + the host made DNS-safe; `-2`, `-3`... when two
+    hostnames would otherwise share a name)."""
+    tls_secret_name: pulumi.Output[str]
     """The listeners' TLS Secret (in `namespace`)."""
-    certificate_dns_names: tuple[str, ...] | None
+    certificate_dns_names: pulumi.Output[list[str] | None]
     """SANs of the served certificate when grpc-kube knows them (generated, or a TlsSecret
     object); None for your own Secret by name."""
-    ca_cert_pem: pulumi.Output[str] | None
+    ca_cert_pem: pulumi.Output[str | None]
     """PEM of the CA that signed the served certificate (generated or a TlsSecret object's);
     None when `tls_secret_name` is given."""
+    gateway: k8s.apiextensions.CustomResource
+    """The Gateway object."""
     client_settings_policy: k8s.apiextensions.CustomResource | None
     """The Gateway's ClientSettingsPolicy, with `max_message_bytes`."""
 
     def __init__(
         self,
         name: str,
-        args: GrpcGatewayArgs,
+        args: GrpcGatewayArgs | Mapping[str, Any],
         *,
         controller: NginxGatewayFabric,
         ca: CertificateAuthority | None = None,
@@ -321,39 +586,31 @@ class GrpcGateway(Component):
         `tls_secret` is given (default: one is generated, `<name>-ca`). `tls_secret`: a
         TlsSecret (from the certificates helpers) in `namespace` to serve instead; its
         certificate must cover every hostname."""
-        if not isinstance(args, GrpcGatewayArgs):
-            raise TypeError(
-                f"GrpcGateway {name!r}: args must be a GrpcGatewayArgs, got "
-                f"{type(args).__name__}. Fix: GrpcGateway(name, GrpcGatewayArgs(hostnames=...), "
-                "controller=...)."
-            )
+        where = f"GrpcGateway {name!r}"
+        args = validate_model(GrpcGatewayArgs, args, where=where)
         if not isinstance(controller, NginxGatewayFabric):
             raise TypeError(
                 f"GrpcGateway {name!r}: controller must be a NginxGatewayFabric, got "
                 f"{type(controller).__name__}."
             )
-        where = f"GrpcGateway {name!r}"
+        checks = DeferredChecks(where)
         problems: list[str] = []
-        gw_name = args.gateway_name or name
-        try:
-            check_dns_label(gw_name, what="Gateway name")
-        except ValueError as exc:
-            problems.append(f"name: got {gw_name!r}; {exc} Or set gateway_name.")
-        data_plane = f"{gw_name}-{controller.gateway_class_name}"
-        if len(data_plane) > _MAX_DATA_PLANE_NAME:
-            problems.append(
-                f"gateway_name: NGF would name the data plane and its ServiceAccount "
-                f"{data_plane!r} ({len(data_plane)} characters), which it truncates and hashes "
-                f"beyond {_MAX_DATA_PLANE_NAME}, so its Linkerd identity and pod labels could not "
-                "be named here. Fix: a gateway_name of at most "
-                f"{_MAX_DATA_PLANE_NAME - len(controller.gateway_class_name) - 1} characters."
-            )
+        gw_name: Any = args.gateway_name if args.gateway_name is not None else name
+        if args.gateway_name is None:
+            try:
+                check_dns_label(name, what="Gateway name")
+            except ValueError as exc:
+                problems.append(f"name: got {name!r}; {exc} Or set gateway_name.")
+        class_name = controller.args.gateway_class_name
+        if not problems:
+            checks.check(_data_plane_problems, gw_name, class_name)
+        generate = tls_secret is None and args.tls_secret_name is None
         if ca is not None and not isinstance(ca, CertificateAuthority):
             problems.append(
                 f"ca: got {type(ca).__name__}; expected a CertificateAuthority. Fix: pass the "
                 "CertificateAuthority object, or leave ca out to have one generated."
             )
-        elif ca is not None and (args.tls_secret_name is not None or tls_secret is not None):
+        elif ca is not None and not generate:
             problems.append(
                 "ca: given, but the certificate is not generated here (tls_secret_name or "
                 "tls_secret is set), so it would be ignored. Fix: remove ca, or the Secret."
@@ -365,121 +622,105 @@ class GrpcGateway(Component):
             if problem:
                 problems.append(problem)
         if tls_secret is not None:
-            problems += _tls_secret_problems(tls_secret, args)
+            # Checks that need a value still an Output run when it resolves (provision_edge_tls).
+            problems += _tls_secret_problems(
+                tls_secret, args.hostnames, args.namespace, args.tls_secret_name is not None
+            )
+        problems += checks.now
         if problems:
             raise InvalidArgumentError(where, problems)
 
-        super().__init__("GrpcGateway", name, opts)
-        self.args = args
-        self.name = gw_name
-        self.namespace = args.namespace
-        self.hostnames = args.hostnames
-        self.controller = controller
-        self.listener_names = _listener_names(args.hostnames)
-        self.peer = PeerRef(
-            namespace=args.namespace,
-            pod_labels={GATEWAY_NAME_LABEL: gw_name},
-            service_account=data_plane,
-            meshed=args.mesh,
+        super().__init__(
+            "GrpcGateway",
+            name,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(transformations=[_certificate_alias(name)])
+            ),
         )
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
+        if args.gateway_name is not None:
+            gw_name = args.gateway_name
+        self.args = args
+        self.controller = controller
+        child = pulumi.ResourceOptions(parent=self)
+
         deps: list[pulumi.Resource] = [controller]
         if args.create_namespace:
-            init_container = args.mesh and not args.linkerd_cni
-            level = args.pod_security or ("privileged" if init_container else "restricted")
-            deps.append(
-                k8s.core.v1.Namespace(
-                    f"{name}-namespace",
-                    metadata={
-                        "name": args.namespace,
-                        "labels": {
-                            "pod-security.kubernetes.io/enforce": level,
-                            "pod-security.kubernetes.io/warn": "restricted",
-                            "pod-security.kubernetes.io/audit": "restricted",
-                            **_MANAGED,
-                        },
-                    },
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
+            level = pod_security_level(
+                args.pod_security, mesh=args.mesh, linkerd_cni=args.linkerd_cni
             )
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata=namespace_metadata(args.namespace, enforce=level),
+                opts=child,
+            )
+            deps.append(namespace)
+            # The Secret names the namespace through the Namespace resource, so it waits for it.
+            secret_namespace: Any = pulumi.Output.all(namespace.id, args.namespace).apply(
+                lambda v: v[1]
+            )
+        else:
+            secret_namespace = args.namespace
 
-        self.ca_cert_pem = None
-        self.certificate_dns_names = None
+        # The listener certificate, through the same path as GrpcIngress's edge TLS.
+        issuer = ca
+        if generate and issuer is None:
+            issuer = CertificateAuthority(
+                f"{name}-ca",
+                CertificateAuthorityArgs(common_name=fmt("grpc-kube gateway {} CA", gw_name)),
+                opts=child,
+            )
+        edge = provision_edge_tls(
+            f"{name}-tls",
+            _edge_tls_args(args),
+            hosts=args.hostnames,
+            namespace=secret_namespace,
+            default_secret_name=fmt("{}-tls", gw_name),
+            tls_secret=tls_secret,
+            issuer=issuer,
+            parent=self,
+        )
+        deps += [r for r in edge.wait_for if r not in deps]
         if tls_secret is not None:
-            secret_name = tls_secret.secret_name
-            deps.append(tls_secret)
-            self.ca_cert_pem = tls_secret.ca_cert_pem
-            self.certificate_dns_names = tuple(tls_secret.certificate.args.dns_names)
-        elif args.tls_secret_name is not None:
-            secret_name = args.tls_secret_name
+            sans: Any = lift(list, tls_secret.certificate.args.dns_names)
         else:
-            if ca is None:
-                ca = CertificateAuthority(
-                    f"{name}-ca",
-                    CertificateAuthorityArgs(common_name=f"grpc-kube gateway {gw_name} CA"),
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            cert = Certificate(
-                f"{name}-cert",
-                CertificateArgs(
-                    common_name=args.hostnames[0],
-                    dns_names=args.hostnames,
-                    validity_hours=args.certificate_validity_hours,
-                    early_renewal_hours=args.certificate_early_renewal_hours,
-                ),
-                issuer=ca,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            secret_name = f"{gw_name}-tls"
-            deps.append(
-                TlsSecret(
-                    f"{name}-tls",
-                    certificate=cert,
-                    namespace=args.namespace,
-                    secret_name=secret_name,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=deps[1:]),
-                )
-            )
-            self.ca_cert_pem = ca.cert_pem
-            self.certificate_dns_names = args.hostnames
+            sans = lift(list, args.hostnames) if edge.generated else None
+        self.ref = GatewayRef(
+            name=gw_name,
+            namespace=args.namespace,
+            hostnames=args.hostnames,
+            route_namespaces=args.route_namespaces,
+            certificate_dns_names=sans,
+            ca_cert_pem=edge.ca_cert_pem if sans is not None else None,
+            service_account=fmt("{}-{}", gw_name, class_name),
+            mesh=args.mesh,
+        )
+        self.peer = self.ref.peer
 
-        self.tls_secret_name = secret_name
-        allowed: dict[str, Any]
-        if isinstance(args.route_namespaces, tuple):
-            allowed = {
-                "from": "Selector",
-                "selector": {
-                    "matchExpressions": [
-                        {
-                            "key": "kubernetes.io/metadata.name",
-                            "operator": "In",
-                            "values": list(args.route_namespaces),
-                        }
-                    ]
-                },
-            }
-        else:
-            allowed = {"from": args.route_namespaces}
-        listeners = [
-            {
-                "name": self.listener_names[host],
-                "hostname": host,
-                "port": 443,
-                "protocol": "HTTPS",
-                "tls": {
-                    "mode": "Terminate",
-                    "certificateRefs": [{"kind": "Secret", "group": "", "name": secret_name}],
-                },
-                "allowedRoutes": {
-                    "namespaces": allowed,
-                    "kinds": [{"group": GATEWAY_GROUP, "kind": "GRPCRoute"}],
-                },
-            }
-            for host in args.hostnames
-        ]
-        spec: dict[str, Any] = {
-            "gatewayClassName": controller.gateway_class_name,
-            "listeners": listeners,
-        }
+        listeners = lift(
+            lambda hosts, secret, allowed: [
+                {
+                    "name": listener,
+                    "hostname": host,
+                    "port": 443,
+                    "protocol": "HTTPS",
+                    "tls": {
+                        "mode": "Terminate",
+                        "certificateRefs": [{"kind": "Secret", "group": "", "name": secret}],
+                    },
+                    "allowedRoutes": {
+                        "namespaces": allowed,
+                        "kinds": [{"group": GATEWAY_GROUP, "kind": "GRPCRoute"}],
+                    },
+                }
+                for host, listener in _listener_names(hosts).items()
+            ],
+            args.hostnames,
+            edge.secret_name,
+            lift(_allowed_routes, args.route_namespaces),
+        )
+        spec: dict[str, Any] = {"gatewayClassName": class_name, "listeners": listeners}
         if args.mesh:
             spec["infrastructure"] = {"annotations": {MESH_INJECT_ANNOTATION: "enabled"}}
         self.gateway = k8s.apiextensions.CustomResource(
@@ -487,13 +728,13 @@ class GrpcGateway(Component):
             api_version=GATEWAY_API,
             kind="Gateway",
             metadata={"name": gw_name, "namespace": args.namespace, "labels": dict(_MANAGED)},
-            spec=spec,
+            spec=checks.guard(spec),
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
         )
         self.client_settings_policy = None
         if args.max_message_bytes is not None:
             policy = client_settings_policy_object(
-                name=f"{gw_name}-client-settings",
+                name=fmt("{}-client-settings", gw_name),
                 namespace=args.namespace,
                 target_kind="Gateway",
                 target_name=gw_name,
@@ -507,10 +748,23 @@ class GrpcGateway(Component):
                 spec=policy["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]),
             )
-        outputs: dict[str, Any] = {"name": gw_name, "namespace": args.namespace}
-        if self.ca_cert_pem is not None:
-            outputs["ca_cert_pem"] = self.ca_cert_pem
-        self.register_outputs(outputs)
+
+        # The name is tied to the Gateway, so whatever reads it waits for the Gateway.
+        self.name = pulumi.Output.all(self.gateway.id, gw_name).apply(lambda v: v[1])
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.hostnames = pulumi.Output.from_input(lift(list, args.hostnames))
+        self.listener_names = pulumi.Output.from_input(self.ref.listener_names)
+        self.tls_secret_name = pulumi.Output.from_input(edge.secret_name)
+        self.certificate_dns_names = pulumi.Output.from_input(sans)
+        self.ca_cert_pem = pulumi.Output.from_input(self.ref.ca_cert_pem)
+        self.register_outputs(
+            {
+                "name": self.name,
+                "namespace": self.namespace,
+                "tls_secret_name": self.tls_secret_name,
+                "ca_cert_pem": self.ca_cert_pem,
+            }
+        )
 
     @staticmethod
     def listener_name(host: str) -> str:
@@ -519,37 +773,46 @@ class GrpcGateway(Component):
         return ("https-" + host.replace("*.", "wildcard.").replace(".", "-"))[:253].rstrip("-")
 
     def listener_for(self, host: str) -> str | None:
-        """The listener serving `host`, as Gateway API picks it: its exact hostname, else the
-        longest `*.` wildcard matching it (one or more labels: `*.example.com` serves
-        `a.example.com` and `a.b.example.com`, not `example.com`)."""
-        if host in self.listener_names:
-            return self.listener_names[host]
-        best: str | None = None
-        for listener_host in self.hostnames:
-            suffix = listener_host[1:]  # ".example.com"
-            if (
-                listener_host.startswith("*.")
-                and host.endswith(suffix)
-                and len(host) > len(suffix)
-                and (best is None or len(listener_host) > len(best))
-            ):
-                best = listener_host
-        return None if best is None else self.listener_names[best]
+        """The listener serving `host` (see `GatewayRef.listener_for`; plain hostnames)."""
+        return self.ref.listener_for(host)
 
     def certificate_covers(self, host: str) -> bool | None:
-        """Whether the served certificate is valid for `host` (a `*.` SAN covers exactly one
-        label); None when the certificate is the user's Secret by name (unknown here)."""
-        if self.certificate_dns_names is None:
-            return None
-        return hostname_covered(host, self.certificate_dns_names)
+        """Whether the served certificate is valid for `host`; None when the certificate is
+        the user's Secret by name (unknown here)."""
+        return self.ref.certificate_covers(host)
 
     def admits_namespace(self, namespace: str) -> bool:
-        rn = self.args.route_namespaces
-        if rn == "All":
-            return True
-        if rn == "Same":
-            return namespace == self.namespace
-        return namespace in rn
+        """Whether routes from `namespace` may attach (plain values)."""
+        return self.ref.admits_namespace(namespace)
+
+
+def _edge_tls_args(args: GrpcGatewayArgs) -> EdgeTlsArgs:
+    """The listener certificate as the shared edge TLS settings."""
+    fields: dict[str, Any] = {
+        "validity_hours": args.certificate_validity_hours,
+        "early_renewal_hours": args.certificate_early_renewal_hours,
+    }
+    if args.tls_secret_name is not None:
+        fields.update(secret_name=args.tls_secret_name, existing=True)
+    return EdgeTlsArgs(**fields)
+
+
+def _certificate_alias(name: str) -> pulumi.ResourceTransformation:
+    """The listener certificate comes from `provision_edge_tls`, which registers it as
+    `<name>-tls-certificate`; it was `<name>-cert` before. The alias keeps its state, so
+    `pulumi up` does not re-issue it (its children follow the renamed parent)."""
+
+    def transform(
+        t: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        if t.type_ != "grpc-kube:index:Certificate" or t.name != f"{name}-tls-certificate":
+            return None
+        alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-cert")])
+        return pulumi.ResourceTransformationResult(
+            t.props, pulumi.ResourceOptions.merge(t.opts, alias)
+        )
+
+    return transform
 
 
 def _listener_names(hostnames: Sequence[str]) -> dict[str, str]:
@@ -570,14 +833,16 @@ def _listener_names(hostnames: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _tls_secret_problems(tls_secret: object, args: GrpcGatewayArgs) -> list[str]:
+def _tls_secret_problems(
+    tls_secret: object, hostnames: Any, namespace: Any, named_twice: bool
+) -> list[str]:
     return tls_secret_problems(
         tls_secret,
-        hosts=args.hostnames,
-        namespace=args.namespace,
+        hosts=hostnames,
+        namespace=namespace,
         reader="the Gateway (its listeners, without a ReferenceGrant)",
         name_instead="your Secret's name as tls_secret_name",
-        named_twice=args.tls_secret_name is not None,
+        named_twice=named_twice,
         twice_fields="tls_secret_name",
     )
 
@@ -610,7 +875,7 @@ def _rules(
     pairs = _pairs(service, matches, routes)
     groups: dict[tuple[str, int], tuple[GrpcServiceRef, list[GrpcMethodMatch]]] = {}
     for m, info in pairs:
-        groups.setdefault((info.name, info.port), (info, []))[1].append(m)
+        groups.setdefault((info.name, info.port), (info, []))[1].append(m)  # type: ignore[arg-type]
     rules: list[dict[str, Any]] = [
         {
             "matches": [_method_match(m) for m in ms],
@@ -639,9 +904,13 @@ def _rules(
     return rules
 
 
+def _gateway_ref(gateway: GrpcGateway | GatewayRef) -> GatewayRef:
+    return gateway.ref if isinstance(gateway, GrpcGateway) else gateway
+
+
 def grpc_route_problems(
     *,
-    gateway: GrpcGateway,
+    gateway: GrpcGateway | GatewayRef,
     hostnames: Sequence[str],
     service: GrpcServiceRef | None = None,
     matches: Sequence[GrpcMethodMatch] = (),
@@ -650,20 +919,22 @@ def grpc_route_problems(
     routes_field: str = "routes",
 ) -> list[str]:
     """Why a GRPCRoute for these backends could not work on `gateway`, as `field: ... Fix: ...`
-    lines (empty when it can). Call before registering anything."""
+    lines (empty when it can). Takes plain values (GrpcRoute calls it once Outputs resolve);
+    call before registering anything."""
+    gw = _gateway_ref(gateway)
     problems: list[str] = []
     for host in hostnames:
-        listener = gateway.listener_for(host)
+        listener = gw.listener_for(host)
         if listener is None:
             problems.append(
-                f"{host_field}: got {host!r}, but Gateway {gateway.name!r} has no listener for "
-                f"it (its hostnames: {list(gateway.hostnames)}). Fix: add it to the "
+                f"{host_field}: got {host!r}, but Gateway {gw.name!r} has no listener for "
+                f"it (its hostnames: {list(_plain(gw.hostnames))}). Fix: add it to the "
                 "GrpcGateway's hostnames."
             )
-        elif gateway.certificate_covers(host) is False:
-            sans = list(gateway.certificate_dns_names or ())
+        elif gw.certificate_covers(host) is False:
+            sans = list(_plain(gw.certificate_dns_names or ()))
             problems.append(
-                f"{host_field}: got {host!r}; Gateway {gateway.name!r} serves it on listener "
+                f"{host_field}: got {host!r}; Gateway {gw.name!r} serves it on listener "
                 f"{listener!r}, but its certificate covers {sans} and a '*.' name covers "
                 f"exactly one label, so clients would reject it. Fix: add {host!r} to the "
                 "GrpcGateway's hostnames."
@@ -672,7 +943,7 @@ def grpc_route_problems(
         problems.append("matches: given without service. Fix: pass the service they select.")
     pairs = _pairs(service, matches, routes)
     infos = [i for _, i in pairs] + ([service] if service is not None else [])
-    namespaces = sorted({i.namespace for i in infos})
+    namespaces = sorted({cast(str, i.namespace) for i in infos})
     if not infos:
         problems.append(f"service: missing. Fix: pass a service and/or {routes_field}.")
     elif len(namespaces) > 1:
@@ -681,10 +952,10 @@ def grpc_route_problems(
             "GRPCRoute reaches Services in its own namespace only (without a ReferenceGrant). "
             "Fix: one route per namespace."
         )
-    elif not gateway.admits_namespace(namespaces[0]):
+    elif not gw.admits_namespace(namespaces[0]):
         problems.append(
-            f"service: in namespace {namespaces[0]!r}, which Gateway {gateway.name!r} does not "
-            f"admit routes from (route_namespaces={gateway.args.route_namespaces!r}). Fix: add "
+            f"service: in namespace {namespaces[0]!r}, which Gateway {gw.name!r} does not "
+            f"admit routes from (route_namespaces={gw.route_namespaces!r}). Fix: add "
             f"{namespaces[0]!r} to the GrpcGateway's route_namespaces."
         )
     seen: set[tuple[str, str]] = set()
@@ -715,14 +986,15 @@ def grpc_route_problems(
 def grpc_route_object(
     *,
     name: str,
-    gateway: GrpcGateway,
-    hostnames: tuple[str, ...],
+    gateway: GrpcGateway | GatewayRef,
+    hostnames: Sequence[str],
     service: GrpcServiceRef | None = None,
-    matches: tuple[GrpcMethodMatch, ...] = (),
+    matches: Sequence[GrpcMethodMatch] = (),
     routes: Sequence[tuple[GrpcMethodMatch, GrpcServiceRef]] = (),
     labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The GRPCRoute that sends `hostnames` to the given services.
+    """The GRPCRoute that sends `hostnames` to the given services (plain values; GrpcRoute
+    calls it once Outputs resolve).
 
     `service` alone receives every call; with `matches`, only those methods. `routes` sends
     each method to its own service (ahead of `service`'s catch-all: exact matches take
@@ -732,8 +1004,9 @@ def grpc_route_object(
     services' namespace (backendRefs without a ReferenceGrant) and attaches to the gateway's
     listener for each hostname. Raises InvalidArgumentError with `grpc_route_problems`.
     """
+    gw = _gateway_ref(gateway)
     problems = grpc_route_problems(
-        gateway=gateway,
+        gateway=gw,
         hostnames=hostnames,
         service=service,
         matches=matches,
@@ -744,7 +1017,7 @@ def grpc_route_object(
         raise InvalidArgumentError(f"GRPCRoute {name!r}", problems)
     sections: list[str] = []
     for host in hostnames:
-        section = gateway.listener_for(host)
+        section = gw.listener_for(host)
         if section is not None and section not in sections:
             sections.append(section)
     namespace = (service or _pairs(service, matches, routes)[0][1]).namespace
@@ -761,8 +1034,8 @@ def grpc_route_object(
                 {
                     "group": GATEWAY_GROUP,
                     "kind": "Gateway",
-                    "name": gateway.name,
-                    "namespace": gateway.namespace,
+                    "name": gw.name,
+                    "namespace": gw.namespace,
                     "sectionName": section,
                 }
                 for section in sections

@@ -1,12 +1,13 @@
 """GrpcIngress: publish GrpcServices through the ingress-nginx controller, with TLS at the edge
 and nginx balancing every gRPC call (HTTP/2 stream) across the pods.
 
-This is the founding document's first fix written as an object: the Ingress takes the GrpcService
-it fronts, so its backend name and port come from the Service itself (the port mismatch the
-document warns about cannot be written), and the controller, so `ingressClassName` and the
-`service-upstream` rule follow from how the controller runs. TLS handling lives in
-`certificates` (`EdgeTlsArgs`, `provision_edge_tls`, `issue_tls_secret`) and the grpcurl
-command in `grpcurl_command`, so a Gateway API route can reuse both.
+The Ingress takes the services it fronts (GrpcService objects, or GrpcServiceRefs as plain
+data), so its backend names and ports come from the Services themselves (a port mismatch
+cannot be written), and the controller, so `ingressClassName` and the `service-upstream` rule
+follow from how the controller runs. TLS handling lives in `certificates` (`EdgeTlsArgs`,
+`provision_edge_tls`, `issue_tls_secret`), the path GrpcGateway's listener certificate takes
+too, and the grpcurl command in `grpcurl_command`, which GrpcRoute (the Gateway API route)
+reuses. GrpcIngress writes Ingresses only: on a Gateway, publish with GrpcRoute.
 
 nginx facts the defaults rest on (checked against controller v1.15.1 and measured with nginx
 1.22 `grpc_pass`): `proxy-read-timeout`/`proxy-send-timeout` become `grpc_read_timeout`/
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._inputs import contains_output, fmt, gate, is_output, lift
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -34,6 +37,7 @@ from ._validation import (
     check_dns_subdomain,
     check_label_map,
     field_validator,
+    validate_model,
 )
 from .certificates import (
     CertificateAuthority,
@@ -47,16 +51,9 @@ from .certificates import (
     kubernetes_service_dns_names,
     provision_edge_tls,
 )
-from .grpc_gateway import (
-    GRPC_SERVICE_PATTERN,
-    MAX_GRPC_MESSAGE_BYTES,
-    GrpcGateway,
-    client_settings_policy_object,
-    grpc_route_object,
-    grpc_route_problems,
-)
+from .grpc_gateway import DeferredChecks, GrpcGateway
 from .grpc_service import GrpcService, GrpcServiceRef
-from .nginx_ingress_controller import NginxIngressController
+from .nginx_ingress_controller import IngressControllerRef, NginxIngressController
 from .peers import PeerRef
 
 __all__ = [
@@ -64,6 +61,8 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "GATEWAY_PATH_REFUSED",
     "GRPC_FRAME_HEADER_BYTES",
+    "TLS_BACKEND_REFUSED",
+    "WHOLE_SERVICE_ROUTE_REFUSED",
     "BackendProtocol",
     "GrpcIngress",
     "GrpcIngressArgs",
@@ -81,8 +80,18 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # Validity of the certificates GrpcIngress issues to GRPCS backends (same as CertificateArgs').
 BACKEND_CERT_VALIDITY_HOURS = 2160
 BACKEND_CERT_EARLY_RENEWAL_HOURS = 720
+# A routes key: a fully qualified gRPC service (`package.Service`).
+GRPC_SERVICE_NAME = re.compile(r"^[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
 
-BackendProtocol = Literal["GRPC", "GRPCS"]
+
+class BackendProtocol(str, Enum):
+    """How nginx talks to the pods."""
+
+    GRPC = "GRPC"
+    """HTTP/2 cleartext (h2c)."""
+    GRPCS = "GRPCS"
+    """HTTP/2 over TLS, to pods that serve TLS themselves."""
+
 
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*/[A-Za-z_]\w*$")
 
@@ -99,9 +108,10 @@ _OWNED_ANNOTATIONS = {
 
 
 # GrpcIngressArgs options that only the ingress-nginx path has, and why each has no GRPCRoute
-# equivalent in NGINX Gateway Fabric 2.6.7 (setting one with a GrpcGateway is an error).
+# equivalent in NGINX Gateway Fabric 2.6.7: GrpcRoute refuses them with these reasons (and the
+# stack config does for `via: gateway-api`), so they are written once, here.
 GATEWAY_PATH_REFUSED: dict[str, str] = {
-    "tls": "with a GrpcGateway TLS terminates at the Gateway's listener. Fix: remove "
+    "tls": "on the Gateway API path TLS terminates at the Gateway's listener. Fix: remove "
     "it; set the certificate on the GrpcGateway (tls_secret_name, tls_secret= or ca=).",
     "backend_protocol": "the Gateway API path always sends h2c to the pods (GRPC). Fix: "
     "remove it; mesh the gateway and the service for verified mTLS to the pods.",
@@ -114,8 +124,26 @@ GATEWAY_PATH_REFUSED: dict[str, str] = {
     "connect_timeout_seconds": "NGINX Gateway Fabric 2.6.7 has no setting for "
     "grpc_connect_timeout (60 s). Fix: remove it.",
     "annotations": "a GRPCRoute has no ingress-nginx annotations. Fix: remove them; "
-    "NGF's policies (e.g. GrpcGatewayArgs.max_message_bytes) cover some.",
+    "NGF's policies (e.g. max_message_bytes, a ClientSettingsPolicy) cover some.",
 }
+"""Ingress-only option -> why the Gateway API path refuses it, with the fix."""
+
+WHOLE_SERVICE_ROUTE_REFUSED = (
+    "routing a whole gRPC service is a GRPCRoute match without a method, which NGINX Gateway "
+    "Fabric 2.6.7 rejects (it accepts only service+method matches, the Gateway API's Core "
+    "support), so those calls would never reach their service. Fix: route methods "
+    "('pkg.Service/Method'), or publish each service on its own host (one GrpcRoute with "
+    "service= per host, all hosts on the GrpcGateway), or use ingress-nginx (GrpcIngress) for "
+    "routing by service name."
+)
+"""Why a route for a whole gRPC service (no method) is refused on the Gateway API path."""
+
+TLS_BACKEND_REFUSED = (
+    "serve TLS, but the Gateway API path sends h2c (re-encryption would need a "
+    "BackendTLSPolicy, not built here). Fix: serve h2c and mesh the gateway and the service for "
+    "verified mTLS, or use ingress-nginx (GrpcIngress) with GRPCS."
+)
+"""Why services serving TLS themselves are refused on the Gateway API path."""
 
 
 def body_size_for(max_message_bytes: int) -> str:
@@ -128,7 +156,7 @@ def body_size_for(max_message_bytes: int) -> str:
 def grpcurl_command(
     host: str, method: str, *, port: int = 443, cacert_file: str | None = None
 ) -> str:
-    """The founding document's check, ready to paste: `grpcurl [-cacert FILE] host:443 METHOD`.
+    """The end-to-end check, ready to paste: `grpcurl [-cacert FILE] host:443 METHOD`.
 
     Needs server reflection on the backend. With a private CA, write its PEM to `cacert_file`
     first (`pulumi stack output ca_cert_pem > ca.crt`)."""
@@ -140,7 +168,7 @@ def grpcurl_command(
 
 
 def use_service_upstream(
-    *, controller_meshed: bool, backend_protocol: BackendProtocol, headless_backends: bool
+    *, controller_meshed: bool, backend_protocol: BackendProtocol | str, headless_backends: bool
 ) -> bool:
     """Whether nginx should send to the Service's ClusterIP (`service-upstream`) instead of
     balancing across pod endpoints itself.
@@ -156,7 +184,7 @@ def use_service_upstream(
 
 def nginx_grpc_annotations(
     *,
-    backend_protocol: BackendProtocol,
+    backend_protocol: BackendProtocol | str,
     controller_meshed: bool,
     stream_idle_timeout_seconds: int | None,
     connect_timeout_seconds: int | None,
@@ -164,12 +192,12 @@ def nginx_grpc_annotations(
     headless_backends: bool = False,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The ingress-nginx annotations of a gRPC Ingress (a pure function: tested without mocks).
-    `service-upstream` follows `use_service_upstream`."""
+    """The ingress-nginx annotations of a gRPC Ingress (a pure function of plain values: tested
+    without mocks). `service-upstream` follows `use_service_upstream`."""
     p = ANNOTATION_PREFIX
     out = {
         f"{p}ssl-redirect": "true",
-        f"{p}backend-protocol": backend_protocol,
+        f"{p}backend-protocol": BackendProtocol(backend_protocol).value,
     }
     if stream_idle_timeout_seconds is not None:
         out[f"{p}proxy-read-timeout"] = str(stream_idle_timeout_seconds)
@@ -188,71 +216,153 @@ def nginx_grpc_annotations(
     return out
 
 
+def check_client_host(v: str) -> str:
+    """A host clients dial and grpcurl targets: a DNS name, no IP, no wildcard."""
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        pass
+    else:
+        raise ValueError(
+            "a route host cannot be an IP address. Fix: use a DNS name that resolves to the "
+            "entry point's address, e.g. 'grpc.example.com'."
+        )
+    if v.startswith("*."):
+        raise ValueError(
+            "a wildcard host cannot be dialled by grpcurl nor issued a specific "
+            f"certificate. Fix: give the concrete host, e.g. {'grpc.' + v[2:]!r}."
+        )
+    return check_hostname(v, wildcard_ok=False)
+
+
+def check_grpcurl_method(v: str) -> str:
+    """`package.Service/Method`, `list` or `describe`."""
+    if v in ("list", "describe") or _GRPC_METHOD.match(v):
+        return v
+    raise ValueError(
+        "grpcurl takes `package.Service/Method`, `list` or `describe`. Fix: use e.g. "
+        "'helloworld.Greeter/SayHello'."
+    )
+
+
+def check_route_labels(v: Mapping[str, str], *, owner: str) -> Mapping[str, str]:
+    check_label_map(v)
+    if "app.kubernetes.io/managed-by" in v:
+        raise ValueError(f"label 'app.kubernetes.io/managed-by' is set by {owner}. Fix: remove it.")
+    return v
+
+
+def managed_labels(extra: Mapping[str, str]) -> dict[str, str]:
+    return {**extra, "app.kubernetes.io/managed-by": "grpc-kube"}
+
+
+def service_ref(
+    obj: object, field: str, *, where: str, problems: list[str]
+) -> tuple[GrpcServiceRef | None, GrpcService | None]:
+    """A backend as a GrpcServiceRef (and the GrpcService object when one was given): a
+    GrpcService, a GrpcServiceRef, or a dict of its fields. Problems are appended, not raised.
+    A ref built by the caller is gated: its Outputs are checked when they resolve."""
+    if isinstance(obj, GrpcService):
+        return obj.ref, obj
+    if isinstance(obj, (GrpcServiceRef, Mapping)):
+        try:
+            ref = validate_model(GrpcServiceRef, obj, where=where, prefix=f"{field}.")
+        except InvalidArgumentError as exc:
+            problems += exc.problems
+            return None, None
+        return gate(ref, where=f"{where}: {field}"), None
+    problems.append(
+        f"{field}: got {type(obj).__name__}; expected a GrpcService or a GrpcServiceRef. Fix: "
+        "pass the GrpcService object (or its .ref), not its name."
+    )
+    return None, None
+
+
+def _shown(value: Any) -> str:
+    return "(an Output)" if contains_output(value) else repr(value)
+
+
+def _key(value: Any) -> Any:
+    # Outputs have no value yet: the same Output object stands for the same value.
+    return id(value) if contains_output(value) else value
+
+
+def unique_refs(refs: Sequence[GrpcServiceRef]) -> tuple[GrpcServiceRef, ...]:
+    """Each Kubernetes Service once (a service may serve `/` and some routes)."""
+    seen: dict[tuple[Any, Any], GrpcServiceRef] = {}
+    for ref in refs:
+        seen.setdefault((_key(ref.namespace), _key(ref.name)), ref)
+    return tuple(seen.values())
+
+
+def same_namespace_problems(what: str, fix: str) -> Any:
+    """A check (for DeferredChecks) that every given namespace is the same."""
+
+    def problems(*namespaces: str) -> list[str]:
+        distinct = sorted(set(namespaces))
+        if len(distinct) <= 1:
+            return []
+        return [
+            f"service/routes: the services are in namespaces {distinct}, but {what} only "
+            f"reaches Services in its own namespace. Fix: {fix}"
+        ]
+
+    return problems
+
+
 class GrpcIngressArgs(ArgsModel):
     """Arguments of GrpcIngress. Only `host` is required."""
 
-    host: str
+    host: pulumi.Input[str]
     """The hostname clients dial, e.g. `grpctest.dev.mydomain.com` (no wildcard, no IP: it is
     also the certificate's name and the grpcurl target)."""
-    ingress_name: str | None = None
+    ingress_name: pulumi.Input[str] | None = None
     """Kubernetes name of the Ingress (default: the component's name). It lives in the
     namespace of the services it fronts, as Ingress backends must."""
     tls: EdgeTlsArgs = EdgeTlsArgs()
     """The TLS Secret in the Ingress's TLS block (default: a certificate for `host` issued by an
     internal CA, stored as `<ingress_name>-tls`; `tls.existing=True` uses your own Secret).
-    A TlsSecret object can be passed instead with the `tls_secret=` keyword."""
-    backend_protocol: BackendProtocol = "GRPC"
+    A TlsSecret object can be passed instead with the `tls_secret=` keyword. Whether a
+    certificate is generated decides which resources exist, so `tls.existing` is plain."""
+    backend_protocol: BackendProtocol = BackendProtocol.GRPC
     """How nginx talks to the pods (default `GRPC`: HTTP/2 cleartext, for services without
     `tls`). `GRPCS` re-encrypts to pods that serve TLS (GrpcService `tls=ServerTlsArgs(...)`);
     ingress-nginx does not verify their certificate (see docs/ingress.md), the Linkerd mesh
-    gives verified mTLS instead."""
+    gives verified mTLS instead. Plain: with `issue_backend_certificates` it decides whether
+    backend certificates are created, and it is checked against each service's `tls`."""
     issue_backend_certificates: bool = True
     """With GRPCS: issue each service a certificate for its cluster DNS names from the internal
     CA and store it as the Secret the service mounts (`ServerTlsArgs.secret_name`), default
-    True. False when you provide those Secrets yourself (cert-manager...)."""
-    stream_idle_timeout_seconds: int | None = 3600
+    True. False when you provide those Secrets yourself (cert-manager...). Plain: it decides
+    which resources exist."""
+    stream_idle_timeout_seconds: pulumi.Input[int] | None = 3600
     """How long a call may go without a message from the backend (read) or to it (send) before
     nginx cuts it (`proxy-read-timeout` and `proxy-send-timeout`, in seconds). Default 3600:
     nginx's 60 cuts a stream silent for a minute. Streams that keep talking are never cut by
     it; a client silent on a client/bidi stream is bounded by the controller's
     `client_body_timeout_seconds`. None: no annotation, the controller-wide value applies."""
-    connect_timeout_seconds: int | None = None
+    connect_timeout_seconds: pulumi.Input[int] | None = None
     """`proxy-connect-timeout`: seconds to open a connection to a pod (default None: the
     controller's 5 s; nginx caps it near 75)."""
-    max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES
+    max_message_bytes: pulumi.Input[int] | None = DEFAULT_MAX_MESSAGE_BYTES
     """Largest request message nginx accepts (default 4 MiB, gRPC's default limit), written as
     `proxy-body-size` with the 5-byte gRPC frame header added. nginx counts a client stream's
     messages together, so for client streaming give the largest total. None: no annotation,
-    the controller-wide value applies (1m unless changed). On the Gateway API path it acts only
-    when set explicitly (an NGF ClientSettingsPolicy); otherwise NGINX's 1 MiB applies."""
-    grpcurl_method: str = "helloworld.Greeter/SayHello"
-    """Method in the `grpcurl_command` output (default: the founding example's). Also `list`
+    the controller-wide value applies (1m unless changed)."""
+    grpcurl_method: pulumi.Input[str] = "helloworld.Greeter/SayHello"
+    """Method in the `grpcurl_command` output (default: the helloworld example's). Also `list`
     or `describe` (reflection only)."""
-    annotations: dict[str, str] = {}
+    annotations: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Extra Ingress annotations (default none), e.g.
     `nginx.ingress.kubernetes.io/whitelist-source-range`. Those GrpcIngress sets itself and
     `*-snippet` ones are refused."""
-    labels: dict[str, str] = {}
+    labels: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Extra labels on the Ingress (default none)."""
 
     @field_validator("host")
     @classmethod
     def _host(cls, v: str) -> str:
-        try:
-            ipaddress.ip_address(v)
-        except ValueError:
-            pass
-        else:
-            raise ValueError(
-                "an Ingress host cannot be an IP address. Fix: use a DNS name that resolves "
-                "to the controller's address, e.g. 'grpc.example.com'."
-            )
-        if v.startswith("*."):
-            raise ValueError(
-                "a wildcard host cannot be dialled by grpcurl nor issued a specific "
-                f"certificate. Fix: give the concrete host, e.g. {'grpc.' + v[2:]!r}."
-            )
-        return check_hostname(v, wildcard_ok=False)
+        return check_client_host(v)
 
     @field_validator("ingress_name")
     @classmethod
@@ -292,12 +402,7 @@ class GrpcIngressArgs(ArgsModel):
     @field_validator("grpcurl_method")
     @classmethod
     def _method(cls, v: str) -> str:
-        if v in ("list", "describe") or _GRPC_METHOD.match(v):
-            return v
-        raise ValueError(
-            "grpcurl takes `package.Service/Method`, `list` or `describe`. Fix: use e.g. "
-            "'helloworld.Greeter/SayHello'."
-        )
+        return check_grpcurl_method(v)
 
     @field_validator("annotations")
     @classmethod
@@ -322,13 +427,15 @@ class GrpcIngressArgs(ArgsModel):
 
     @field_validator("labels")
     @classmethod
-    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
-        check_label_map(v)
-        if "app.kubernetes.io/managed-by" in v:
-            raise ValueError(
-                "label 'app.kubernetes.io/managed-by' is set by GrpcIngress. Fix: remove it."
-            )
-        return v
+    def _labels(cls, v: dict[str, str]) -> Mapping[str, str]:
+        return check_route_labels(v, owner="GrpcIngress")
+
+
+_GATEWAY_GIVEN = (
+    "controller: got a GrpcGateway; GrpcIngress writes an ingress-nginx Ingress, and a Gateway "
+    "takes a GRPCRoute instead. Fix: publish with GrpcRoute(name, GrpcRouteArgs(host=...), "
+    "service=..., gateway=<the GrpcGateway>) from grpc_kube.grpc_route."
+)
 
 
 class GrpcIngress(Component):
@@ -336,15 +443,17 @@ class GrpcIngress(Component):
     GRPCS the backends' certificates."""
 
     backends: tuple[GrpcServiceRef, ...]
-    """The services it fronts (the default `service` first, then `routes` in order)."""
-    via: str
-    """`ingress-nginx` (an Ingress) or `gateway-api` (a GRPCRoute), from the controller given."""
+    """The services it fronts (the default `service` first, then `routes` in order; values are
+    Outputs where the services' were)."""
     controller_peer: PeerRef
     """The controller pods that call the backends (for NetworkPolicies / mesh authorization)."""
-    ingress_name: str
-    namespace: str
-    tls_secret_name: str
-    annotations: dict[str, str]
+    ingress_name: pulumi.Output[str]
+    """The Ingress's Kubernetes name."""
+    namespace: pulumi.Output[str]
+    """The Ingress's namespace (its services')."""
+    tls_secret_name: pulumi.Output[str]
+    """The TLS Secret the Ingress serves (in `namespace`)."""
+    annotations: pulumi.Output[dict[str, str]]
     """The annotations sent, for inspection."""
     host: pulumi.Output[str]
     """The host, once the Ingress exists."""
@@ -356,46 +465,86 @@ class GrpcIngress(Component):
     """PEM of the CA that signed the served certificate (public), for `grpcurl -cacert`.
     None when you bring your own Secret by name (`tls.existing=True`): your clients already
     trust its issuer, and grpc-kube never reads your Secret."""
+    ingress: k8s.networking.v1.Ingress
+    """The Ingress object."""
 
     def __init__(
         self,
         name: str,
-        args: GrpcIngressArgs,
+        args: GrpcIngressArgs | Mapping[str, Any],
         *,
-        service: GrpcService | None = None,
-        routes: Mapping[str, GrpcService] | None = None,
-        controller: NginxIngressController | GrpcGateway,
+        service: GrpcService | GrpcServiceRef | Mapping[str, Any] | None = None,
+        routes: Mapping[str, GrpcService | GrpcServiceRef | Mapping[str, Any]] | None = None,
+        controller: NginxIngressController | IngressControllerRef | Mapping[str, Any],
         tls_secret: TlsSecret | None = None,
         ca: CertificateAuthority | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`service`: the GrpcService behind path `/` (every call). `routes`: fully qualified
-        gRPC service name -> GrpcService, each behind path `/<name>` (e.g. `helloworld.Greeter`
-        routes `/helloworld.Greeter/*`). Give either or both. `controller`: the entry point,
-        and the one argument that picks the path: a NginxIngressController (an Ingress) or a
-        GrpcGateway (a Gateway API GRPCRoute; TLS is then the Gateway's). `tls_secret`: a
-        TlsSecret to serve instead of `args.tls`. `ca`: the CA that issues generated
-        certificates (default: one is created, `<name>-ca`)."""
-        if not isinstance(args, GrpcIngressArgs):
-            raise TypeError(
-                f"GrpcIngress {name!r}: args must be a GrpcIngressArgs, got "
-                f"{type(args).__name__}. Fix: GrpcIngress(name, GrpcIngressArgs(host=...), "
-                "service=..., controller=...)."
-            )
+        """`service`: the service behind path `/` (every call). `routes`: fully qualified gRPC
+        service name -> service, each behind path `/<name>` (e.g. `helloworld.Greeter` routes
+        `/helloworld.Greeter/*`). Give either or both; each service is a GrpcService, a
+        GrpcServiceRef, or a dict of GrpcServiceRef's fields. `controller`: the
+        NginxIngressController (the Ingress then waits for its admission webhook), or its
+        facts as an IngressControllerRef (or a dict of its fields) for a controller installed
+        elsewhere. `tls_secret`: a TlsSecret to serve instead of `args.tls`. `ca`: the CA that
+        issues generated certificates (default: one is created, `<name>-ca`). For a Gateway
+        API Gateway use GrpcRoute."""
         where = f"GrpcIngress {name!r}"
-        problems: list[str] = []
+        args = validate_model(GrpcIngressArgs, args, where=where)
         if isinstance(controller, GrpcGateway):
-            self._init_gateway_route(name, args, controller, service, routes, tls_secret, ca, opts)
-            return
-        if not isinstance(controller, NginxIngressController):
+            raise InvalidArgumentError(where, [_GATEWAY_GIVEN])
+        problems: list[str] = []
+        checks = DeferredChecks(where)
+        ctl_ref, ctl_obj = self._controller(controller, where, problems)
+
+        paths: list[tuple[str, GrpcServiceRef]] = []
+        objects: dict[int, GrpcService] = {}
+
+        def add(path: str, obj: object, field: str) -> None:
+            ref, svc = service_ref(obj, field, where=where, problems=problems)
+            if ref is not None:
+                paths.append((path, ref))
+                if svc is not None:
+                    objects[id(ref)] = svc
+
+        if routes is not None and not isinstance(routes, Mapping):
             problems.append(
-                f"controller: got {type(controller).__name__}; expected a "
-                "NginxIngressController (Ingress path) or a GrpcGateway (Gateway API path). "
-                "Fix: pass the controller or gateway object."
+                f"routes: got {type(routes).__name__}; expected a mapping of gRPC service "
+                "name -> service. Fix: e.g. routes={'helloworld.Greeter': greeter}."
             )
-        paths, services, infos, ingress_name, namespace = self._backends(
-            name, args, service, routes, problems, kind="Ingress"
+            routes = None
+        for grpc_name, svc in (routes or {}).items():
+            if not isinstance(grpc_name, str) or not GRPC_SERVICE_NAME.match(grpc_name):
+                problems.append(
+                    f"routes: key {grpc_name!r} is not a fully qualified gRPC service name. Fix: "
+                    "use e.g. 'helloworld.Greeter' (package.Service, no slashes)."
+                )
+            else:
+                add(f"/{grpc_name}", svc, f"routes[{grpc_name!r}]")
+        if service is not None:
+            add("/", service, "service")
+        elif not routes:
+            problems.append(
+                "service: missing; a GrpcIngress needs a backend. Fix: pass service=<GrpcService>"
+                " (and/or routes={'pkg.Service': <GrpcService>})."
+            )
+        infos = unique_refs([ref for _, ref in sorted(paths, key=lambda p: p[0] != "/")])
+
+        ingress_name: Any = args.ingress_name if args.ingress_name is not None else name
+        if args.ingress_name is None:
+            try:
+                check_dns_subdomain(name, what="Ingress name")
+            except ValueError as exc:
+                problems.append(f"name: got {name!r}; it becomes the Ingress name, and {exc}")
+        checks.check(
+            same_namespace_problems(
+                "an Ingress",
+                "one GrpcIngress per namespace (they can share the host only with different "
+                "paths).",
+            ),
+            *[i.namespace for i in infos],
         )
+        namespace: Any = infos[0].namespace if infos else ""
         problems += self._protocol_problems(args, infos)
         if ca is not None and not isinstance(ca, CertificateAuthority):
             problems.append(
@@ -403,35 +552,45 @@ class GrpcIngress(Component):
                 "CertificateAuthority object, or leave ca out to have one generated."
             )
             ca = None
-        if namespace:
+        if infos:
+            # Checks that need a value still an Output run when it resolves (provision_edge_tls).
             problems += edge_tls_problems(
                 args.tls, hosts=(args.host,), namespace=namespace, tls_secret=tls_secret, issuer=ca
             )
-        issue_backend = args.backend_protocol == "GRPCS" and args.issue_backend_certificates
-        if issue_backend and ca is not None:
-            problem = issuer_validity_problem(
-                ca, BACKEND_CERT_VALIDITY_HOURS, field="ca (backend certificates)"
-            )
-            if problem:
-                problems.append(problem)
+        generate_edge = tls_secret is None and not args.tls.existing
+        issue_backend = (
+            args.backend_protocol == BackendProtocol.GRPCS and args.issue_backend_certificates
+        )
+        if issue_backend:
+            problems += self._backend_certificate_problems(infos, objects)
+            if ca is not None:
+                problem = issuer_validity_problem(
+                    ca, BACKEND_CERT_VALIDITY_HOURS, field="ca (backend certificates)"
+                )
+                if problem:
+                    problems.append(problem)
+        problems += checks.now
         if problems:
             raise InvalidArgumentError(where, problems)
+        assert ctl_ref is not None
 
         super().__init__("GrpcIngress", name, opts)
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
+        if args.ingress_name is not None:
+            ingress_name = args.ingress_name
         self.args = args
         self.backends = infos
-        self.controller_peer = controller.peer
-        self.via = "ingress-nginx"
-        self.ingress_name = ingress_name
-        self.namespace = namespace
+        self.controller_peer = ctl_ref.peer
         child = pulumi.ResourceOptions(parent=self)
+        # Names in messages: the Ingress's when known now, else the component's.
+        label = name if is_output(ingress_name) else ingress_name
 
-        needs_ca = (tls_secret is None and not args.tls.existing) or issue_backend
         issuer = ca
-        if needs_ca and issuer is None:
+        if (generate_edge or issue_backend) and issuer is None:
             issuer = CertificateAuthority(
                 f"{name}-ca",
-                CertificateAuthorityArgs(common_name=f"grpc-kube ingress {ingress_name} CA"),
+                CertificateAuthorityArgs(common_name=fmt("grpc-kube ingress {} CA", ingress_name)),
                 opts=child,
             )
         edge = provision_edge_tls(
@@ -439,34 +598,43 @@ class GrpcIngress(Component):
             args.tls,
             hosts=(args.host,),
             namespace=namespace,
-            default_secret_name=f"{ingress_name}-tls",
+            default_secret_name=fmt("{}-tls", ingress_name),
             tls_secret=tls_secret,
             issuer=issuer,
             parent=self,
         )
-        self.tls_secret_name = edge.secret_name
         if issue_backend and issuer is not None:
-            for svc in services:
+            for i, info in enumerate(infos):
+                svc = objects[id(info)]
                 assert svc.args.tls is not None  # GRPCS: every service serves TLS (checked)
+                # Pulumi names are plain: the Service's name when it is known now.
+                which = f"{i}" if is_output(info.name) else info.name
                 issue_tls_secret(
-                    f"{name}-backend-{svc.ref.name}-tls",
+                    f"{name}-backend-{which}-tls",
                     issuer=issuer,
-                    dns_names=kubernetes_service_dns_names(svc.ref.name, svc.ref.namespace),
-                    namespace=svc.ref.namespace,
+                    dns_names=kubernetes_service_dns_names(info.name, info.namespace),
+                    namespace=info.namespace,
                     secret_name=svc.args.tls.secret_name,
                     validity_hours=BACKEND_CERT_VALIDITY_HOURS,
                     early_renewal_hours=BACKEND_CERT_EARLY_RENEWAL_HOURS,
                     parent=self,
                 )
 
-        self.annotations = nginx_grpc_annotations(
-            backend_protocol=args.backend_protocol,
-            controller_meshed=controller.meshed,
-            headless_backends=any(i.headless for i in infos),
-            stream_idle_timeout_seconds=args.stream_idle_timeout_seconds,
-            connect_timeout_seconds=args.connect_timeout_seconds,
-            max_message_bytes=args.max_message_bytes,
-            extra=args.annotations,
+        headless = any(i.headless for i in infos)
+        annotations = lift(
+            lambda idle, connect, size, extra: nginx_grpc_annotations(
+                backend_protocol=args.backend_protocol,
+                controller_meshed=ctl_ref.meshed,
+                headless_backends=headless,
+                stream_idle_timeout_seconds=idle,
+                connect_timeout_seconds=connect,
+                max_message_bytes=size,
+                extra=extra,
+            ),
+            args.stream_idle_timeout_seconds,
+            args.connect_timeout_seconds,
+            args.max_message_bytes,
+            args.annotations,
         )
         http_paths = [
             {
@@ -474,182 +642,43 @@ class GrpcIngress(Component):
                 "pathType": "Prefix",
                 "backend": {"service": {"name": info.name, "port": {"number": info.port}}},
             }
-            for path, info in ((path, svc.ref) for path, svc in paths)
+            for path, info in paths
         ]
-        ingress = k8s.networking.v1.Ingress(
+        spec = {
+            "ingressClassName": ctl_ref.ingress_class,
+            "tls": [{"hosts": [args.host], "secretName": edge.secret_name}],
+            "rules": [{"host": args.host, "http": {"paths": http_paths}}],
+        }
+        # The controller's admission webhook must answer before an Ingress can be created,
+        # and the TLS Secret must exist or nginx serves its fake certificate.
+        wait_for = [*([ctl_obj] if ctl_obj is not None else []), *edge.wait_for]
+        self.ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata={
                 "name": ingress_name,
                 "namespace": namespace,
-                "labels": {**args.labels, "app.kubernetes.io/managed-by": "grpc-kube"},
-                "annotations": self.annotations,
+                "labels": lift(managed_labels, args.labels),
+                "annotations": annotations,
             },
-            spec={
-                "ingressClassName": controller.ingress_class,
-                "tls": [{"hosts": [args.host], "secretName": edge.secret_name}],
-                "rules": [{"host": args.host, "http": {"paths": http_paths}}],
-            },
-            # The controller's admission webhook must answer before an Ingress can be created,
-            # and the TLS Secret must exist or nginx serves its fake certificate.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[controller, *edge.wait_for]),
+            spec=checks.guard(spec),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=wait_for),
         )
-        self.ingress = ingress
-        self._warn(args, controller, infos)
+        self._warn(args, ctl_ref, infos, label)
 
-        host = args.host
-        command = grpcurl_command(
-            host, args.grpcurl_method, cacert_file=None if args.tls.existing else "ca.crt"
-        )
-        self.host = ingress.id.apply(lambda _: host)
-        self.grpcurl_command = ingress.id.apply(lambda _: command)
-        self.ca_cert_pem = edge.ca_cert_pem
-        self.register_outputs(
-            {
-                "host": self.host,
-                "grpcurl_command": self.grpcurl_command,
-                "ca_cert_pem": self.ca_cert_pem,
-            }
-        )
-
-    def _init_gateway_route(
-        self,
-        name: str,
-        args: GrpcIngressArgs,
-        gateway: GrpcGateway,
-        service: GrpcService | None,
-        routes: Mapping[str, GrpcService] | None,
-        tls_secret: TlsSecret | None,
-        ca: CertificateAuthority | None,
-        opts: pulumi.ResourceOptions | None,
-    ) -> None:
-        """The Gateway API path: one GRPCRoute attached to the gateway's listener for the host,
-        and with `max_message_bytes` set explicitly an NGF ClientSettingsPolicy for it.
-
-        TLS terminates at the Gateway, so the route carries no certificate. ingress-nginx-only
-        options have no GRPCRoute equivalent in NGF 2.6.7, so setting them here is an error
-        rather than silently ignored."""
-        where = f"GrpcIngress {name!r}"
-        problems: list[str] = []
-        paths, _, infos, route_name, namespace = self._backends(
-            name, args, service, routes, problems, kind="GRPCRoute"
-        )
-        for field in sorted(set(GATEWAY_PATH_REFUSED) & args.model_fields_set):
-            problems.append(
-                f"{field}: set, but it applies to the ingress-nginx path only: "
-                f"{GATEWAY_PATH_REFUSED[field]}"
-            )
-        if tls_secret is not None or ca is not None:
-            problems.append(
-                "tls_secret/ca: given, but on the Gateway API path the Gateway's listener holds "
-                "the certificate. Fix: pass them to the GrpcGateway (tls_secret= / ca=) instead."
-            )
-        tls_backends = [i.name for i in infos if i.tls]
-        if tls_backends:
-            problems.append(
-                f"service: {tls_backends} serve TLS, but GrpcIngress's Gateway API path sends "
-                "h2c (re-encryption would need a BackendTLSPolicy, not built here). Fix: serve "
-                "h2c and mesh the gateway and the service for verified mTLS, or use ingress-nginx "
-                "GRPCS."
-            )
-        mmb = args.max_message_bytes
-        if "max_message_bytes" in args.model_fields_set and mmb and mmb > MAX_GRPC_MESSAGE_BYTES:
-            problems.append(
-                f"max_message_bytes: got {mmb}; a gRPC message's 4-byte length prefix allows at "
-                f"most {MAX_GRPC_MESSAGE_BYTES}. Fix: give a smaller size, e.g. 4194304."
-            )
-        by_service = [path[1:] for path, _ in paths if path != "/"]
-        if by_service:
-            # A `routes` key names a whole gRPC service. In a GRPCRoute that is a match with a
-            # service and no method, which is not Gateway API Core and which NGF 2.6.7 drops
-            # ("method is required"): the calls would fall through to `service`, or fail.
-            problems.append(
-                f"routes: got {by_service}; routing a whole gRPC service is a GRPCRoute match "
-                "without a method, which NGINX Gateway Fabric 2.6.7 rejects (it accepts only "
-                "service+method matches, the Gateway API's Core support), so those calls would "
-                "never reach their service. Fix: publish each service on its own host (one "
-                "GrpcIngress with service= per host, all hosts on the GrpcGateway), or use the "
-                "ingress-nginx path for routing by service name."
-            )
-        default = next((svc.ref for path, svc in paths if path == "/"), None)
-        if paths:
-            # Host, certificate and namespace checks, reported with the problems above.
-            problems += grpc_route_problems(
-                gateway=gateway,
-                hostnames=(args.host,),
-                service=default or paths[0][1].ref,
-                host_field="host",
-            )
-        if problems:
-            raise InvalidArgumentError(where, problems)
-
-        assert default is not None  # no routes and a valid service, else a problem above
-        super().__init__("GrpcIngress", name, opts)
-        self.args = args
-        self.backends = infos
-        self.controller_peer = gateway.peer
-        self.via = "gateway-api"
-        self.ingress_name = route_name
-        self.namespace = namespace
-        self.tls_secret_name = gateway.tls_secret_name
-        self.annotations = {}
-
-        obj = grpc_route_object(
-            name=route_name,
-            gateway=gateway,
-            hostnames=(args.host,),
-            service=default,
-            labels=args.labels,
-        )
-        # The Gateway (and through it NGF and the listener's TLS Secret) must exist first.
-        route = k8s.apiextensions.CustomResource(
-            f"{name}-grpcroute",
-            api_version=obj["apiVersion"],
-            kind=obj["kind"],
-            metadata=obj["metadata"],
-            spec=obj["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-        )
-        self.route = route
-        self.client_settings_policy: k8s.apiextensions.CustomResource | None = None
-        if "max_message_bytes" in args.model_fields_set and args.max_message_bytes is not None:
-            # Set explicitly: this route's limit overrides the Gateway's (NGF writes a route's
-            # policy into its locations, the Gateway's into the server block).
-            policy = client_settings_policy_object(
-                name=f"{route_name}-client-settings",
-                namespace=namespace,
-                target_kind="GRPCRoute",
-                target_name=route_name,
-                max_message_bytes=args.max_message_bytes,
-                labels=args.labels,
-            )
-            self.client_settings_policy = k8s.apiextensions.CustomResource(
-                f"{name}-client-settings",
-                api_version=policy["apiVersion"],
-                kind=policy["kind"],
-                metadata=policy["metadata"],
-                spec=policy["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[route]),
-            )
-        if any(i.headless for i in infos) and gateway.peer.meshed:
-            pulumi.log.warn(
-                f"GrpcIngress {route_name!r}: headless Services behind a meshed gateway get no "
-                "per-request balancing from Linkerd; NGINX Gateway Fabric still balances each "
-                "call across the pods.",
-                resource=self,
-            )
-        host = args.host
-        command = grpcurl_command(
-            host,
+        cacert = None if args.tls.existing else "ca.crt"
+        command = lift(
+            lambda h, m: grpcurl_command(h, m, cacert_file=cacert),
+            args.host,
             args.grpcurl_method,
-            cacert_file="ca.crt" if gateway.ca_cert_pem is not None else None,
         )
-        self.host = route.id.apply(lambda _: host)
-        self.grpcurl_command = route.id.apply(lambda _: command)
-        self.ca_cert_pem = (
-            gateway.ca_cert_pem.apply(lambda pem: pem)
-            if gateway.ca_cert_pem is not None
-            else pulumi.Output.from_input(None)
-        )
+        # Tied to the Ingress, so whatever reads them waits until it exists.
+        self.host = pulumi.Output.all(self.ingress.id, args.host).apply(lambda v: v[1])
+        self.grpcurl_command = pulumi.Output.all(self.ingress.id, command).apply(lambda v: v[1])
+        self.ca_cert_pem = edge.ca_cert_pem
+        self.ingress_name = pulumi.Output.from_input(ingress_name)
+        self.namespace = pulumi.Output.from_input(namespace)
+        self.tls_secret_name = pulumi.Output.from_input(edge.secret_name)
+        self.annotations = pulumi.Output.from_input(annotations)
         self.register_outputs(
             {
                 "host": self.host,
@@ -658,129 +687,98 @@ class GrpcIngress(Component):
             }
         )
 
-    @classmethod
-    def _backends(
-        cls,
-        name: str,
-        args: GrpcIngressArgs,
-        service: GrpcService | None,
-        routes: Mapping[str, GrpcService] | None,
-        problems: list[str],
-        *,
-        kind: str,
-    ) -> tuple[
-        list[tuple[str, GrpcService]], list[GrpcService], tuple[GrpcServiceRef, ...], str, str
-    ]:
-        """Checks shared by both paths. Returns the paths, the distinct services, their infos,
-        the object name and the (single) namespace; appends problems instead of raising."""
-        paths = cls._paths(service, routes, problems)
-        services = cls._unique([svc for _, svc in sorted(paths, key=lambda p: p[0] != "/")])
-        infos = tuple(svc.ref for svc in services)
-        object_name = args.ingress_name or name
-        if args.ingress_name is None:
+    @staticmethod
+    def _controller(
+        controller: object, where: str, problems: list[str]
+    ) -> tuple[IngressControllerRef | None, NginxIngressController | None]:
+        if isinstance(controller, NginxIngressController):
+            return controller.ref, controller
+        if isinstance(controller, (IngressControllerRef, Mapping)):
             try:
-                check_dns_subdomain(name, what=f"{kind} name")
-            except ValueError as exc:
-                problems.append(f"name: got {name!r}; it becomes the {kind} name, and {exc}")
-        namespaces = sorted({i.namespace for i in infos})
-        if len(namespaces) > 1:
-            problems.append(
-                f"service/routes: the services are in namespaces {namespaces}, but an {kind} "
-                "only reaches Services in its own namespace. Fix: one GrpcIngress per "
-                "namespace (they can share the host only with different paths)."
-            )
-        namespace = namespaces[0] if len(namespaces) == 1 else ""
-        return paths, services, infos, object_name, namespace
+                ref = validate_model(
+                    IngressControllerRef, controller, where=where, prefix="controller."
+                )
+            except InvalidArgumentError as exc:
+                problems += exc.problems
+                return None, None
+            return gate(ref, where=f"{where}: controller"), None
+        problems.append(
+            f"controller: got {type(controller).__name__}; expected a NginxIngressController "
+            "(or its facts as an IngressControllerRef). Fix: pass the controller object. For a "
+            "Gateway API Gateway, use GrpcRoute."
+        )
+        return None, None
 
     @staticmethod
-    def _paths(
-        service: GrpcService | None,
-        routes: Mapping[str, GrpcService] | None,
-        problems: list[str],
-    ) -> list[tuple[str, GrpcService]]:
-        paths: list[tuple[str, GrpcService]] = []
-        for grpc_name, svc in (routes or {}).items():
-            if not isinstance(grpc_name, str) or not GRPC_SERVICE_PATTERN.match(grpc_name):
-                problems.append(
-                    f"routes: key {grpc_name!r} is not a fully qualified gRPC service name. Fix: "
-                    "use e.g. 'helloworld.Greeter' (package.Service, no slashes)."
-                )
-            elif not isinstance(svc, GrpcService):
-                problems.append(
-                    f"routes[{grpc_name!r}]: got {type(svc).__name__}; expected a GrpcService. "
-                    "Fix: pass the GrpcService object, not its name."
-                )
-            else:
-                paths.append((f"/{grpc_name}", svc))
-        if service is not None:
-            if isinstance(service, GrpcService):
-                paths.append(("/", service))
-            else:
-                problems.append(
-                    f"service: got {type(service).__name__}; expected a GrpcService. Fix: pass "
-                    "the GrpcService object (GrpcIngress reads its name and port from it)."
-                )
-        elif not routes:
-            problems.append(
-                "service: missing; a GrpcIngress needs a backend. Fix: pass service=<GrpcService>"
-                " (and/or routes={'pkg.Service': <GrpcService>})."
-            )
-        return paths
-
-    @staticmethod
-    def _protocol_problems(args: GrpcIngressArgs, infos: tuple[GrpcServiceRef, ...]) -> list[str]:
+    def _protocol_problems(args: GrpcIngressArgs, infos: Sequence[GrpcServiceRef]) -> list[str]:
         problems = []
         for info in infos:
-            if args.backend_protocol == "GRPCS" and not info.tls:
+            if args.backend_protocol == BackendProtocol.GRPCS and not info.tls:
                 problems.append(
-                    f"backend_protocol: got 'GRPCS', but service {info.name!r} serves plaintext "
-                    "h2c, so every call would fail the TLS handshake. Fix: give the GrpcService "
-                    "tls=ServerTlsArgs(secret_name=...) and a health_port, or use 'GRPC'."
+                    f"backend_protocol: got 'GRPCS', but service {_shown(info.name)} serves "
+                    "plaintext h2c, so every call would fail the TLS handshake. Fix: give the "
+                    "GrpcService tls=ServerTlsArgs(secret_name=...) and a health_port, or use "
+                    "'GRPC'."
                 )
-            if args.backend_protocol == "GRPC" and info.tls:
+            if args.backend_protocol == BackendProtocol.GRPC and info.tls:
                 problems.append(
-                    f"backend_protocol: got 'GRPC', but service {info.name!r} serves TLS, so "
+                    f"backend_protocol: got 'GRPC', but service {_shown(info.name)} serves TLS, so "
                     "nginx's cleartext HTTP/2 would be refused. Fix: use 'GRPCS'."
                 )
         return problems
 
     @staticmethod
-    def _unique(services: list[GrpcService]) -> list[GrpcService]:
-        """Each Kubernetes Service once (a service may serve `/` and some routes)."""
-        seen: dict[tuple[str, str], GrpcService] = {}
-        for svc in services:
-            seen.setdefault((svc.ref.namespace, svc.ref.name), svc)
-        return list(seen.values())
+    def _backend_certificate_problems(
+        infos: Sequence[GrpcServiceRef], objects: Mapping[int, GrpcService]
+    ) -> list[str]:
+        problems: list[str] = []
+        for info in infos:
+            svc = objects.get(id(info))
+            if svc is None:
+                problems.append(
+                    f"service: {_shown(info.name)} was given as a GrpcServiceRef, which does not "
+                    "name the Secret its pods mount, so its GRPCS certificate cannot be issued. "
+                    "Fix: pass the GrpcService object, or set issue_backend_certificates=False "
+                    "and provide the Secret."
+                )
+        return problems
 
     def _warn(
         self,
         args: GrpcIngressArgs,
-        controller: NginxIngressController,
-        infos: tuple[GrpcServiceRef, ...],
+        controller: IngressControllerRef,
+        infos: Sequence[GrpcServiceRef],
+        label: str,
     ) -> None:
-        idle = args.stream_idle_timeout_seconds
-        if idle is not None and idle > controller.client_body_timeout_seconds:
-            pulumi.log.warn(
-                f"GrpcIngress {self.ingress_name!r}: stream_idle_timeout_seconds={idle} is "
-                "longer than the controller's client_body_timeout_seconds="
-                f"{controller.client_body_timeout_seconds}; a client silent that long on a "
-                "client or bidi stream is still cut. Raise client_body_timeout_seconds on the "
-                "NginxIngressController to match.",
-                resource=self,
-            )
+        def client_body(idle: int | None, body: int | None) -> None:
+            if idle is not None and body is not None and idle > body:
+                pulumi.log.warn(
+                    f"GrpcIngress {label!r}: stream_idle_timeout_seconds={idle} is longer than "
+                    f"the controller's client_body_timeout_seconds={body}; a client silent "
+                    "that long on a client or bidi stream is still cut. Raise "
+                    "client_body_timeout_seconds on the NginxIngressController to match.",
+                    resource=self,
+                )
+
+        # With Outputs, the comparison waits for them (and warns then).
+        lift(client_body, args.stream_idle_timeout_seconds, controller.client_body_timeout_seconds)
         headless = [i.name for i in infos if i.headless]
         if controller.meshed and headless:
-            pulumi.log.warn(
-                f"GrpcIngress {self.ingress_name!r}: {headless} are headless Services behind a "
-                "meshed controller. service-upstream is left off (a headless Service has no "
-                "ClusterIP), so nginx balances each call across the pods itself; Linkerd adds "
-                "mTLS but no balancing of its own. Use a ClusterIP GrpcService to let Linkerd "
-                "balance.",
-                resource=self,
+            names = lift(lambda *n: list(n), *headless)
+            lift(
+                lambda n: pulumi.log.warn(
+                    f"GrpcIngress {label!r}: {n} are headless Services behind a meshed "
+                    "controller. service-upstream is left off (a headless Service has no "
+                    "ClusterIP), so nginx balances each call across the pods itself; Linkerd "
+                    "adds mTLS but no balancing of its own. Use a ClusterIP GrpcService to let "
+                    "Linkerd balance.",
+                    resource=self,
+                ),
+                names,
             )
-        if controller.meshed and args.backend_protocol == "GRPCS":
+        if controller.meshed and args.backend_protocol == BackendProtocol.GRPCS:
             pulumi.log.warn(
-                f"GrpcIngress {self.ingress_name!r}: GRPCS behind a meshed controller encrypts "
+                f"GrpcIngress {label!r}: GRPCS behind a meshed controller encrypts "
                 "twice and hides the calls from Linkerd (it relays TLS it did not originate as "
                 "opaque TCP). service-upstream is left off, so nginx still balances each call. "
                 "With the mesh, prefer backend_protocol 'GRPC': Linkerd's mTLS is verified, "

@@ -13,14 +13,17 @@ created by the NGF control plane (see GrpcGateway).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ._helm import deep_merge
+from ._inputs import gate, lift
+from ._namespaces import namespace_metadata
 from ._ordering import Component
-from ._validation import ArgsModel, check_dns_label, field_validator
+from ._validation import ArgsModel, check_dns_label, field_validator, validate_model
 from .gateway_api_crds import GatewayApiCrds
 
 __all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGatewayFabricArgs"]
@@ -42,20 +45,20 @@ _MISSING = object()
 class NginxGatewayFabricArgs(ArgsModel):
     """Arguments of NginxGatewayFabric."""
 
-    namespace: str = "nginx-gateway"
+    namespace: pulumi.Input[str] = "nginx-gateway"
     """Namespace of the control plane (default `nginx-gateway`, upstream's)."""
-    release_name: str = "ngf"
+    release_name: pulumi.Input[str] = "ngf"
     """Helm release name (default `ngf`)."""
-    gateway_class_name: str = "nginx"
+    gateway_class_name: pulumi.Input[str] = "nginx"
     """GatewayClass the chart creates and Gateways name (default `nginx`, upstream's)."""
-    high_availability: bool = False
+    high_availability: pulumi.Input[bool] = False
     """Two control-plane replicas with leader election and two NGINX data-plane replicas per
     Gateway (default False: one of each)."""
-    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    service_type: pulumi.Input[Literal["LoadBalancer", "NodePort", "ClusterIP"]] = "LoadBalancer"
     """Service type of each Gateway's data plane (default LoadBalancer)."""
-    telemetry: bool = False
+    telemetry: pulumi.Input[bool] = False
     """NGF product telemetry (default False: nothing leaves the cluster unless you opt in)."""
-    extra_values: dict[str, Any] = {}
+    extra_values: pulumi.Input[dict[str, Any]] = {}
     """Further chart values, merged over the component's. Helm ignores unknown keys, and they
     are not checked here: take them from the chart 2.6.7 `values.yaml`.
     Values the fields above set are refused here: GrpcGateway derives the data plane's
@@ -98,25 +101,23 @@ class NginxGatewayFabricArgs(ArgsModel):
 class NginxGatewayFabric(Component):
     """The NGINX Gateway Fabric control plane and its GatewayClass."""
 
-    namespace: str
-    gateway_class_name: str
+    namespace: pulumi.Output[str]
+    """The control plane's namespace."""
+    gateway_class_name: pulumi.Output[str]
+    """The GatewayClass Gateways name (GrpcGateway reads it from `args`, plain when given
+    plain, to name the data plane)."""
     release: k8s.helm.v3.Release
 
     def __init__(
         self,
         name: str,
-        args: NginxGatewayFabricArgs | None = None,
+        args: NginxGatewayFabricArgs | Mapping[str, Any] | None = None,
         *,
         gateway_api_crds: GatewayApiCrds,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = NginxGatewayFabricArgs() if args is None else args
-        if not isinstance(args, NginxGatewayFabricArgs):
-            raise TypeError(
-                f"NginxGatewayFabric {name!r}: args must be a NginxGatewayFabricArgs, got "
-                f"{type(args).__name__}. Fix: NginxGatewayFabric(name, NginxGatewayFabricArgs(), "
-                "gateway_api_crds=...)."
-            )
+        where = f"NginxGatewayFabric {name!r}"
+        args = validate_model(NginxGatewayFabricArgs, {} if args is None else args, where=where)
         if not isinstance(gateway_api_crds, GatewayApiCrds):
             raise TypeError(
                 f"NginxGatewayFabric {name!r}: gateway_api_crds must be a GatewayApiCrds "
@@ -132,26 +133,20 @@ class NginxGatewayFabric(Component):
                 "ignored.",
                 resource=self,
             )
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
         self.args = args
-        self.namespace = args.namespace
-        self.gateway_class_name = args.gateway_class_name
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.gateway_class_name = pulumi.Output.from_input(args.gateway_class_name)
 
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={
-                "name": args.namespace,
-                "labels": {
-                    # The chart's control plane and cert-generator Job meet `restricted`
-                    # (checked in the v2.6.7 templates).
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "app.kubernetes.io/managed-by": "grpc-kube",
-                },
-            },
+            # The chart's control plane and cert-generator Job meet `restricted` (checked in the
+            # v2.6.7 templates).
+            metadata=namespace_metadata(args.namespace, enforce="restricted"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        replicas = 2 if args.high_availability else 1
+        replicas = lift(lambda ha: 2 if ha else 1, args.high_availability)
         values: dict[str, Any] = {
             "nginxGateway": {
                 "gatewayClassName": args.gateway_class_name,
@@ -164,15 +159,15 @@ class NginxGatewayFabric(Component):
                 "service": {"type": args.service_type},
             },
         }
-        values = deep_merge(values, args.extra_values)
-        self.values = values
+        # Merged once the extra values are known (Helm-style: maps recursively).
+        self.values = lift(deep_merge, values, args.extra_values)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=args.release_name,
             chart=NGF_CHART,
             version=NGF_CHART_VERSION,
             namespace=args.namespace,
-            values=values,
+            values=self.values,
             # The chart's crds/ holds NGF's own CRDs (NginxProxy, policies); the Gateway API
             # CRDs come from GatewayApiCrds (pinned, shared with Linkerd). Helm installs crds/ on
             # first install only: upgrading NGF's CRDs is a manual step (see README).
@@ -180,5 +175,5 @@ class NginxGatewayFabric(Component):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, gateway_api_crds]),
         )
         self.register_outputs(
-            {"namespace": args.namespace, "gateway_class_name": args.gateway_class_name}
+            {"namespace": self.namespace, "gateway_class_name": self.gateway_class_name}
         )

@@ -13,20 +13,31 @@ final chart); the component says so at every deployment and points to the Gatewa
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field
+import pydantic
 
+from ._inputs import fmt, gate, is_output, lift
+from ._namespaces import (
+    PodSecurityLevel,
+    admits_linkerd_init,
+    namespace_metadata,
+    pod_security_level,
+)
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
     check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
+    check_label_map,
+    check_range,
     field_validator,
     model_validator,
+    validate_model,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .peers import PeerRef
@@ -36,6 +47,7 @@ __all__ = [
     "CHART_REPO",
     "CHART_VERSION",
     "RETIREMENT_WARNING",
+    "IngressControllerRef",
     "NginxIngressController",
     "NginxIngressControllerArgs",
 ]
@@ -48,10 +60,11 @@ RETIREMENT_WARNING = (
     "ingress-nginx was retired upstream in March 2026: chart 4.15.1 (controller v1.15.1) is the "
     "final release and gets no further security fixes. It keeps working, but plan a move to the "
     "Gateway API path (a GRPCRoute on a conformant Gateway such as NGINX Gateway Fabric or Envoy "
-    "Gateway; see grpc-kube's GrpcGateway)."
+    "Gateway; see grpc-kube's GrpcGateway and GrpcRoute)."
 )
 
-PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+LoadBalance = Literal["round_robin", "ewma"]
+ServiceType = Literal["LoadBalancer", "NodePort", "ClusterIP"]
 
 # ConfigMap keys this component sets from its own options (see _config); `config` may not.
 _OWNED_CONFIG = {
@@ -78,67 +91,81 @@ def _default_controller_value(ingress_class: str) -> str:
     return f"k8s.io/ingress-nginx-{ingress_class}"
 
 
+def _selector_labels(release_name: str) -> dict[str, str]:
+    # templates/_helpers.tpl `ingress-nginx.selectorLabels` + the controller's component label
+    # (controller-deployment.yaml spec.selector.matchLabels), chart 4.15.1.
+    return {
+        "app.kubernetes.io/name": CHART,
+        "app.kubernetes.io/instance": release_name,
+        "app.kubernetes.io/component": "controller",
+    }
+
+
 class NginxIngressControllerArgs(ArgsModel):
     """Arguments of NginxIngressController. Every field has a default."""
 
-    namespace: str = "ingress-nginx"
+    namespace: pulumi.Input[str] = "ingress-nginx"
     """Namespace the component creates for the controller (default `ingress-nginx`, the
     upstream convention). It must not exist yet: the component owns it."""
-    release_name: str = "ingress-nginx"
+    release_name: pulumi.Input[str] = "ingress-nginx"
     """Helm release name (default `ingress-nginx`). The chart derives object names from it:
     with the default, the controller Service is `ingress-nginx-controller`."""
-    ingress_class: str = "nginx"
+    ingress_class: pulumi.Input[str] = "nginx"
     """Name of the IngressClass the chart creates and Ingresses select with `ingressClassName`
     (default `nginx`, as in the founding example). Two controllers in one cluster need two
     classes: IngressClasses are cluster-wide."""
-    controller_value: str | None = None
+    controller_value: pulumi.Input[str] | None = None
     """The IngressClass's `spec.controller`, which the controller watches (default
     `k8s.io/ingress-nginx` for the class `nginx`, `k8s.io/ingress-nginx-<class>` otherwise)."""
-    default_class: bool = False
+    default_class: pulumi.Input[bool] = False
     """Make this the cluster's default IngressClass (default False: Ingresses must name it)."""
-    replicas: int = Field(default=2, ge=1, le=100)
-    """Controller pods (default 2: with one, every upgrade or node drain cuts all streams;
-    from 2 the chart adds a PodDisruptionBudget with minAvailable 1)."""
+    replicas: pulumi.Input[int] = 2
+    """Controller pods, 1 to 100 (default 2: with one, every upgrade or node drain cuts all
+    streams; from 2 the chart adds a PodDisruptionBudget with minAvailable 1)."""
     topology_spread: bool = True
     """Spread controller pods across nodes (`kubernetes.io/hostname`, maxSkew 1,
-    ScheduleAnyway), default True, so one node loss does not take every replica."""
+    ScheduleAnyway), default True, so one node loss does not take every replica. Plain: it
+    decides whether the chart value exists at all."""
     mesh: bool = False
     """Mesh the controller pods with Linkerd (default False): `linkerd.io/inject: enabled` goes
     into `controller.podAnnotations` only, not on the namespace, so the chart's admission
     Jobs stay unmeshed (by default a meshed Job's proxy keeps running after its container
     exits, so the Job never completes). GrpcIngresses (GRPC, ClusterIP backends) on a meshed
-    controller get `service-upstream: "true"`, so Linkerd balances every call."""
+    controller get `service-upstream: "true"`, so Linkerd balances every call. Plain: it
+    decides the pod annotations, the namespace's Pod Security level and what each GrpcIngress
+    writes, all before the program's resources are known."""
     linkerd_cni: bool = False
     """Whether the Linkerd CNI plugin is installed (default False). It only matters with
     `mesh`: without it Linkerd adds a `linkerd-init` container that needs NET_ADMIN and
-    NET_RAW, which decides the namespace's default Pod Security level."""
-    load_balance: Literal["round_robin", "ewma"] = "round_robin"
+    NET_RAW, which decides the namespace's default Pod Security level. Plain, like `mesh`."""
+    load_balance: pulumi.Input[LoadBalance] = "round_robin"
     """nginx's per-request algorithm across pods (default `round_robin`, the chart default and
     what the founding document measured: 200/200/200 over three pods). `ewma` favours pods
     with lower latency."""
-    client_body_timeout_seconds: int = 3600
+    client_body_timeout_seconds: pulumi.Input[int] = 3600
     """ConfigMap `client-body-timeout`: how long nginx waits between two reads of a request
     body (default 3600; nginx's 60 cuts a client or bidi stream whose client is silent for a
     minute, measured with nginx 1.22). It exists only controller-wide: an Ingress annotation
     cannot raise it, so GrpcIngress warns when its stream timeout is longer."""
-    worker_shutdown_timeout_seconds: int = 240
+    worker_shutdown_timeout_seconds: pulumi.Input[int] = 240
     """ConfigMap `worker-shutdown-timeout` (default 240, upstream's): on every nginx reload
     (configuration changes, not endpoint changes) old workers keep serving open streams this
     long, then close them. The pod's termination grace period is kept 60 s above it."""
-    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    service_type: pulumi.Input[ServiceType] = "LoadBalancer"
     """Type of the controller's Service (default LoadBalancer, the chart default: one external
     address for all gRPC hosts)."""
-    service_annotations: dict[str, str] = {}
+    service_annotations: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Annotations for the controller's Service, e.g. a cloud load balancer's settings
     (default none)."""
-    load_balancer_source_ranges: tuple[str, ...] = ()
+    load_balancer_source_ranges: pulumi.Input[list[pulumi.Input[str]]] = []
     """CIDRs allowed to reach the LoadBalancer (default: any source)."""
     pod_security: PodSecurityLevel | None = None
     """Pod Security Standard enforced on the namespace. Default: `restricted` (the controller
     and admission Jobs comply), except `privileged` with `mesh` and no `linkerd_cni`: the
     `linkerd-init` container needs NET_ADMIN and NET_RAW, which even `baseline` forbids.
-    `audit` and `warn` are always `restricted`, so a weaker level stays visible."""
-    config: dict[str, str] = {}
+    `audit` and `warn` are always `restricted`, so a weaker level stays visible. Plain: it is
+    checked against `mesh` and `linkerd_cni` before anything registers."""
+    config: pulumi.Input[dict[str, pulumi.Input[str]]] = {}
     """Extra keys for the controller ConfigMap (default none), e.g. `{"http2-max-concurrent-
     streams": "256"}`. Keys set from the fields above and `*-snippet` keys are refused."""
 
@@ -180,6 +207,11 @@ class NginxIngressControllerArgs(ArgsModel):
             )
         return v
 
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, v: int) -> int:
+        return check_range(v, low=1, high=100)
+
     @field_validator("client_body_timeout_seconds", "worker_shutdown_timeout_seconds")
     @classmethod
     def _seconds(cls, v: int) -> int:
@@ -198,7 +230,7 @@ class NginxIngressControllerArgs(ArgsModel):
 
     @field_validator("load_balancer_source_ranges")
     @classmethod
-    def _ranges(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _ranges(cls, v: list[str]) -> list[str]:
         for cidr in v:
             try:
                 ipaddress.ip_network(cidr, strict=True)
@@ -232,16 +264,23 @@ class NginxIngressControllerArgs(ArgsModel):
                 raise ValueError(f"value of {key!r} must be a string. Fix: quote it.")
         return v
 
-    @model_validator(mode="after")
-    def _combinations(self) -> NginxIngressControllerArgs:
+    # Reads plain fields only, so it runs at once even when other fields hold Outputs
+    # (`._validation.model_validator` would wait for every Output to resolve).
+    @pydantic.model_validator(mode="after")
+    def _mesh_and_pod_security(self) -> NginxIngressControllerArgs:
         init_container = self.mesh and not self.linkerd_cni
-        if init_container and self.pod_security in ("restricted", "baseline"):
+        refused = self.pod_security is not None and not admits_linkerd_init(self.pod_security)
+        if init_container and refused:
             raise ValueError(
                 f"pod_security {self.pod_security!r} with mesh and no linkerd_cni: Linkerd's "
                 "linkerd-init container needs NET_ADMIN and NET_RAW, which only 'privileged' "
                 "admits, so no controller pod could start. Fix: install the Linkerd CNI plugin "
                 "and set linkerd_cni=True, or leave pod_security unset."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _combinations(self) -> NginxIngressControllerArgs:
         if self.load_balancer_source_ranges and self.service_type != "LoadBalancer":
             raise ValueError(
                 f"load_balancer_source_ranges only applies to service_type LoadBalancer, got "
@@ -250,24 +289,96 @@ class NginxIngressControllerArgs(ArgsModel):
         return self
 
 
+class IngressControllerRef(ArgsModel):
+    """An ingress-nginx controller as GrpcIngress needs it: the IngressClass its Ingresses name
+    and the pods that call the backends.
+
+    `NginxIngressController.ref` gives it for a controller this program installs (GrpcIngress
+    then also waits for the controller's admission webhook). Build one yourself, from plain
+    values or Outputs, for a controller installed elsewhere, or from another language."""
+
+    ingress_class: pulumi.Input[str]
+    """The IngressClass name Ingresses put in `ingressClassName`."""
+    namespace: pulumi.Input[str]
+    """The controller pods' namespace."""
+    pod_labels: pulumi.Input[dict[str, pulumi.Input[str]]]
+    """Labels that select exactly the controller pods (for NetworkPolicies)."""
+    service_account: pulumi.Input[str] | None = None
+    """The controller pods' ServiceAccount, their Linkerd identity (default: unknown)."""
+    meshed: bool = False
+    """The controller pods run a Linkerd proxy (default False). Plain: it decides whether
+    GrpcIngress writes `service-upstream`."""
+    client_body_timeout_seconds: pulumi.Input[int] | None = None
+    """The controller's `client-body-timeout` when known (default None: GrpcIngress then does
+    not compare its stream timeout with it)."""
+
+    @field_validator("ingress_class")
+    @classmethod
+    def _class(cls, v: str) -> str:
+        return check_dns_subdomain(v, what="IngressClass name")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns_label(v, what="namespace", must_start_with_letter=False)
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        check_label_map(v, what="pod_labels")
+        if not v:
+            raise ValueError(
+                "an empty selector would select every pod of the namespace. Fix: give the "
+                "controller pods' labels."
+            )
+        return v
+
+    @field_validator("service_account")
+    @classmethod
+    def _sa(cls, v: str | None) -> str | None:
+        return None if v is None else check_dns_subdomain(v, what="ServiceAccount name")
+
+    @field_validator("client_body_timeout_seconds")
+    @classmethod
+    def _timeout(cls, v: int | None) -> int | None:
+        return None if v is None else check_range(v, low=1)
+
+    @property
+    def peer(self) -> PeerRef:
+        """The controller pods, for NetworkPolicies and mesh authorization."""
+        return PeerRef(
+            namespace=self.namespace,
+            pod_labels=self.pod_labels,
+            service_account=self.service_account,
+            meshed=self.meshed,
+            ports=(),
+        )
+
+
 class NginxIngressController(Component):
     """ingress-nginx (Helm release) in its own namespace, tuned for gRPC."""
 
-    ingress_class: str
-    """IngressClass name GrpcIngress puts in `ingressClassName`."""
-    namespace: str
-    """The controller's namespace."""
-    meshed: bool
-    """True when the controller pods carry `linkerd.io/inject: enabled`."""
+    ref: IngressControllerRef
+    """The controller as GrpcIngress takes it (values are Outputs where the arguments were)."""
     peer: PeerRef
     """The controller pods, for NetworkPolicies and mesh authorization (they call backends)."""
-    release_name: str
-    service_account: str
+    meshed: bool
+    """True when the controller pods carry `linkerd.io/inject: enabled`."""
+    ingress_class: pulumi.Output[str]
+    """IngressClass name GrpcIngress puts in `ingressClassName`."""
+    namespace: pulumi.Output[str]
+    """The controller's namespace."""
+    release_name: pulumi.Output[str]
+    """The Helm release name."""
+    service_account: pulumi.Output[str]
     """ServiceAccount of the controller pods (their Linkerd identity when meshed)."""
-    controller_service_name: str
+    controller_service_name: pulumi.Output[str]
     """The chart's controller Service (`<fullname>-controller`): `kubectl -n <namespace> get
     service <name>` shows the external address clients dial."""
-    client_body_timeout_seconds: int
+    client_body_timeout_seconds: pulumi.Output[int]
+    """The controller-wide `client-body-timeout`."""
+    selector_labels: pulumi.Output[dict[str, str]]
+    """The labels that select the controller pods."""
     release: k8s.helm.v3.Release
     release_status: pulumi.Output[Any]
     """The Helm release status (name, namespace, revision, status) once installed."""
@@ -275,54 +386,34 @@ class NginxIngressController(Component):
     def __init__(
         self,
         name: str,
-        args: NginxIngressControllerArgs | None = None,
+        args: NginxIngressControllerArgs | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = args if args is not None else NginxIngressControllerArgs()
-        if not isinstance(args, NginxIngressControllerArgs):
-            raise TypeError(
-                f"NginxIngressController {name!r}: args must be a NginxIngressControllerArgs, got "
-                f"{type(args).__name__}. Fix: NginxIngressController(name, "
-                "NginxIngressControllerArgs(...))."
-            )
-        super().__init__("NginxIngressController", name, opts)
-        self.args = args
-        fullname = _chart_fullname(args.release_name)
-        self.ingress_class = args.ingress_class
-        self.namespace = args.namespace
-        self.meshed = args.mesh
-        self.release_name = args.release_name
-        self.service_account = fullname
-        self.controller_service_name = f"{fullname}-controller"
-        self.client_body_timeout_seconds = args.client_body_timeout_seconds
-        # templates/_helpers.tpl `ingress-nginx.selectorLabels` + the controller's component
-        # label (controller-deployment.yaml spec.selector.matchLabels), chart 4.15.1.
-        self.selector_labels = {
-            "app.kubernetes.io/name": CHART,
-            "app.kubernetes.io/instance": args.release_name,
-            "app.kubernetes.io/component": "controller",
-        }
-        self.peer = PeerRef(
-            namespace=args.namespace,
-            pod_labels=dict(self.selector_labels),
-            service_account=self.service_account,
-            meshed=args.mesh,
-            ports=(),
+        where = f"NginxIngressController {name!r}"
+        args = validate_model(
+            NginxIngressControllerArgs, args if args is not None else {}, where=where
         )
+        super().__init__("NginxIngressController", name, opts)
+        # Values that arrived as Outputs reach the children only once they pass the same checks.
+        args = gate(args, where=where)
+        self.args = args
+        fullname = lift(_chart_fullname, args.release_name)
+        selector = lift(_selector_labels, args.release_name)
+        self.meshed = args.mesh
+        self.ref = IngressControllerRef(
+            ingress_class=args.ingress_class,
+            namespace=args.namespace,
+            pod_labels=selector,
+            service_account=fullname,
+            meshed=args.mesh,
+            client_body_timeout_seconds=args.client_body_timeout_seconds,
+        )
+        self.peer = self.ref.peer
 
-        init_container = args.mesh and not args.linkerd_cni
-        level = args.pod_security or ("privileged" if init_container else "restricted")
+        level = pod_security_level(args.pod_security, mesh=args.mesh, linkerd_cni=args.linkerd_cni)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={
-                "name": args.namespace,
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": level,
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "app.kubernetes.io/managed-by": "grpc-kube",
-                },
-            },
+            metadata=namespace_metadata(args.namespace, enforce=level),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.values = self.helm_values(args)
@@ -338,6 +429,15 @@ class NginxIngressController(Component):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         self.release_status = self.release.status
+        self.ingress_class = pulumi.Output.from_input(args.ingress_class)
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        self.release_name = pulumi.Output.from_input(args.release_name)
+        self.service_account = pulumi.Output.from_input(fullname)
+        self.controller_service_name = pulumi.Output.from_input(fmt("{}-controller", fullname))
+        self.client_body_timeout_seconds = pulumi.Output.from_input(
+            args.client_body_timeout_seconds
+        )
+        self.selector_labels = pulumi.Output.from_input(selector)
         pulumi.log.warn(RETIREMENT_WARNING, resource=self)
         self.register_outputs(
             {
@@ -350,20 +450,23 @@ class NginxIngressController(Component):
     @staticmethod
     def helm_values(args: NginxIngressControllerArgs) -> dict[str, Any]:
         """The chart values for `args` (every key exists in chart 4.15.1's values.yaml; the
-        tests check this against the pinned key list)."""
-        selector = {
-            "app.kubernetes.io/name": CHART,
-            "app.kubernetes.io/instance": args.release_name,
-            "app.kubernetes.io/component": "controller",
-        }
-        config = {
-            # On by default in the controller; explicit because gRPC does not work without it.
-            "use-http2": "true",
-            "load-balance": args.load_balance,
-            "client-body-timeout": str(args.client_body_timeout_seconds),
-            "worker-shutdown-timeout": f"{args.worker_shutdown_timeout_seconds}s",
-            **args.config,
-        }
+        tests check this against the pinned key list). Values that are Outputs stay nested
+        Outputs (Pulumi resolves them before sending the release)."""
+        selector = lift(_selector_labels, args.release_name)
+        config = lift(
+            lambda lb, body, shutdown, extra: {
+                # On by default in the controller; explicit because gRPC does not work without it.
+                "use-http2": "true",
+                "load-balance": lb,
+                "client-body-timeout": str(body),
+                "worker-shutdown-timeout": f"{shutdown}s",
+                **extra,
+            },
+            args.load_balance,
+            args.client_body_timeout_seconds,
+            args.worker_shutdown_timeout_seconds,
+            args.config,
+        )
         controller: dict[str, Any] = {
             "replicaCount": args.replicas,
             "ingressClass": args.ingress_class,
@@ -371,22 +474,25 @@ class NginxIngressController(Component):
                 "name": args.ingress_class,
                 "enabled": True,
                 "default": args.default_class,
-                "controllerValue": args.controller_value
-                or _default_controller_value(args.ingress_class),
+                "controllerValue": (
+                    args.controller_value
+                    if args.controller_value is not None
+                    else lift(_default_controller_value, args.ingress_class)
+                ),
             },
             # Ingress authors must not be able to inject nginx configuration (risk Critical).
             "allowSnippetAnnotations": False,
             "config": config,
             # The chart's 300 s default leaves 60 s after the 240 s worker drain; keep that.
-            "terminationGracePeriodSeconds": max(300, args.worker_shutdown_timeout_seconds + 60),
+            "terminationGracePeriodSeconds": lift(
+                lambda s: max(300, s + 60), args.worker_shutdown_timeout_seconds
+            ),
             "service": {"type": args.service_type},
         }
-        if args.service_annotations:
-            controller["service"]["annotations"] = dict(args.service_annotations)
-        if args.load_balancer_source_ranges:
-            controller["service"]["loadBalancerSourceRanges"] = list(
-                args.load_balancer_source_ranges
-            )
+        if is_output(args.service_annotations) or args.service_annotations:
+            controller["service"]["annotations"] = args.service_annotations
+        if is_output(args.load_balancer_source_ranges) or args.load_balancer_source_ranges:
+            controller["service"]["loadBalancerSourceRanges"] = args.load_balancer_source_ranges
         if args.mesh:
             controller["podAnnotations"] = {MESH_INJECT_ANNOTATION: "enabled"}
         if args.topology_spread:
@@ -401,5 +507,5 @@ class NginxIngressController(Component):
         return {
             "controller": controller,
             # Explicit, so the name PeerRef reports cannot drift from the chart's.
-            "serviceAccount": {"name": _chart_fullname(args.release_name)},
+            "serviceAccount": {"name": lift(_chart_fullname, args.release_name)},
         }

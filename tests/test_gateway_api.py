@@ -1,4 +1,6 @@
-"""Gateway API path: NGINX Gateway Fabric install, the Gateway, and GRPCRoutes."""
+"""Gateway API path: NGINX Gateway Fabric install, the Gateway (its listeners and the
+certificate it serves, through the same edge TLS path as GrpcIngress), GRPCRoute objects, and
+arguments that are Outputs."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
@@ -19,6 +23,7 @@ from grpc_kube.certificates import (
 )
 from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
 from grpc_kube.grpc_gateway import (
+    GatewayRef,
     GrpcGateway,
     GrpcGatewayArgs,
     GrpcMethodMatch,
@@ -31,16 +36,33 @@ from grpc_kube.nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabri
 from grpc_kube.testing import run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
+GATEWAY_T = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+GATEWAY_ATTRIBUTES = (
+    "name",
+    "namespace",
+    "hostnames",
+    "listener_names",
+    "tls_secret_name",
+    "certificate_dns_names",
+    "ca_cert_pem",
+)
+
+
+def watch(gw: GrpcGateway, seen: dict[str, Any]) -> None:
+    """Record the gateway's Output attributes as they resolve (inside the program)."""
+    for attr in GATEWAY_ATTRIBUTES:
+        getattr(gw, attr).apply(lambda v, a=attr: seen.__setitem__(a, v))
 
 
 def gateway_stack(**gw: Any) -> tuple[Any, dict[str, Any]]:
     gw.setdefault("hostnames", ("grpc.example.com",))
-    made: dict[str, Any] = {}
+    made: dict[str, Any] = {"seen": {}}
 
     def program() -> None:
         crds = GatewayApiCrds("gateway-api")
         made["ngf"] = NginxGatewayFabric("ngf", gateway_api_crds=crds)
         made["gw"] = GrpcGateway("grpc-gateway", GrpcGatewayArgs(**gw), controller=made["ngf"])
+        watch(made["gw"], made["seen"])
 
     return run_program(program), made
 
@@ -124,8 +146,23 @@ def test_gateway_https_listener_with_generated_certificate() -> None:
     assert rec.one("kubernetes:core/v1:Secret").secret_paths == ["stringData"]
     csr = rec.one("tls:index/certRequest:CertRequest")
     assert csr.inputs["dnsNames"] == ["grpc.example.com"]
-    assert made["gw"].ca_cert_pem is not None
+    assert "MOCK-grpc-gateway-ca-cert" in made["seen"]["ca_cert_pem"]
+    assert made["seen"]["certificate_dns_names"] == ["grpc.example.com"]
+    assert made["seen"]["name"] == "grpc-gateway"
+    assert made["seen"]["tls_secret_name"] == "grpc-gateway-tls"
+    assert made["seen"]["listener_names"] == {"grpc.example.com": "https-grpc-example-com"}
     assert "infrastructure" not in gw["spec"]
+    # The certificate comes from the shared edge TLS path (registered as `<name>-tls-...`;
+    # the component aliases its earlier name, so existing stacks keep their certificate).
+    cert = rec.one("grpc-kube:index:Certificate")
+    assert cert.name == "grpc-gateway-tls-certificate"
+    assert cert.parent == rec.one("grpc-kube:index:GrpcGateway").urn
+    # The Secret waits for the namespace the component creates; the Gateway for both.
+    secret = rec.one("kubernetes:core/v1:Secret")
+    namespace = rec.one("kubernetes:core/v1:Namespace", "grpc-gateway-namespace")
+    assert rec.depends_on(secret, namespace)
+    assert rec.depends_on(rec.one(GATEWAY_T), secret)
+    assert rec.depends_on(rec.one(GATEWAY_T), namespace)
 
 
 def test_gateway_with_own_secret_route_namespaces_and_mesh() -> None:
@@ -257,13 +294,18 @@ def test_route_for_a_host_no_listener_serves_is_refused() -> None:
     ("kwargs", "field", "hint"),
     [
         ({"hostnames": ()}, "hostnames", "at least 1"),
+        ({"hostnames": "grpc.example.com"}, "hostnames", "not allowed as a Sequence"),
         ({"hostnames": ("Bad_Host",)}, "hostnames", "hostname"),
         ({"hostnames": ("a.example.com", "a.example.com")}, "hostnames", "repeat"),
         ({"route_namespaces": ()}, "route_namespaces", "admits no route"),
         ({"namespace": "Gateway NS"}, "namespace", "Fix"),
         ({"tls_secret_name": "Bad Secret"}, "tls_secret_name", "Fix"),
         ({"gateway_name": "Bad_Name"}, "gateway_name", "'bad-name'"),
-        ({"certificate_early_renewal_hours": 5000}, "(root)", "early_renewal"),
+        (
+            {"certificate_early_renewal_hours": 5000},
+            "certificate_early_renewal_hours",
+            "below certificate_validity_hours",
+        ),
     ],
 )
 def test_bad_gateway_args(kwargs: dict[str, Any], field: str, hint: str) -> None:
@@ -300,14 +342,21 @@ def test_gateway_requires_the_controller_object() -> None:
         )
 
 
-def test_gateway_args_must_be_the_args_model() -> None:
-    def program() -> None:
-        crds = GatewayApiCrds("gateway-api")
-        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
-        GrpcGateway("gw", {"hostnames": ("a.example.com",)}, controller=ngf)  # type: ignore[arg-type]
+def test_gateway_args_as_plain_data_are_validated_like_the_model() -> None:
+    def program(args: Any) -> Callable[[], None]:
+        def run() -> None:
+            crds = GatewayApiCrds("gateway-api")
+            ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+            GrpcGateway("gw", args, controller=ngf)
 
-    with pytest.raises(TypeError, match="GrpcGatewayArgs"):
-        run_program(program)
+        return run
+
+    rec = run_program(program({"hostnames": ["a.example.com"], "mesh": True}))
+    assert rec.kube("Gateway")["spec"]["listeners"][0]["hostname"] == "a.example.com"
+    with pytest.raises(InvalidArgumentError, match="- hostname: unknown field"):
+        run_program(program({"hostname": "a.example.com"}))
+    with pytest.raises(InvalidArgumentError, match="GrpcGatewayArgs"):
+        run_program(program("a.example.com"))
 
 
 # --- listeners ----------------------------------------------------------------------------------
@@ -450,12 +499,16 @@ def test_tls_secret_object_is_served_with_its_ca() -> None:
             controller=ngf,
             tls_secret=_tls_secret(),
         )
+        made["seen"] = {}
+        watch(made["gw"], made["seen"])
 
     rec = run_program(program)
     gw = made["gw"]
-    assert gw.tls_secret_name == "w"
-    assert gw.certificate_dns_names == ("*.example.com",)
-    assert gw.ca_cert_pem is not None
+    assert gw.ref.certificate_dns_names == ["*.example.com"]
+    seen = made["seen"]
+    assert seen["tls_secret_name"] == "w"
+    assert seen["certificate_dns_names"] == ["*.example.com"]
+    assert "MOCK-corp-ca-cert" in seen["ca_cert_pem"]
     assert [r.name for r in rec.of_type("tls:index/selfSignedCert:SelfSignedCert")] == [
         "corp-ca-cert"
     ]
@@ -464,9 +517,12 @@ def test_tls_secret_object_is_served_with_its_ca() -> None:
 
 
 def test_users_own_secret_by_name_leaves_certificate_coverage_unknown() -> None:
-    _, made = gateway_stack(tls_secret_name="mine")
+    rec, made = gateway_stack(tls_secret_name="mine")
     assert made["gw"].certificate_covers("a.b.example.com") is None
-    assert made["gw"].ca_cert_pem is None
+    assert made["seen"]["ca_cert_pem"] is None
+    assert made["seen"]["certificate_dns_names"] is None
+    assert made["gw"].ref.ca_cert_pem is None
+    assert rec.of_type("grpc-kube:index:CertificateAuthority") == []
 
 
 # --- the gateway's namespace --------------------------------------------------------------------
@@ -478,8 +534,8 @@ def test_users_own_secret_by_name_leaves_certificate_coverage_unknown() -> None:
         ({"mesh": True, "pod_security": "restricted"}, "(root)", "linkerd_cni=True"),
         ({"mesh": True, "pod_security": "baseline"}, "(root)", "NET_ADMIN"),
         ({"create_namespace": False, "pod_security": "privileged"}, "(root)", "create_namespace"),
-        ({"max_message_bytes": 0}, "max_message_bytes", "greater than or equal to 1"),
-        ({"max_message_bytes": 2**32}, "max_message_bytes", "less than or equal to 4294967295"),
+        ({"max_message_bytes": 0}, "max_message_bytes", "must be between 1 and 4294967295"),
+        ({"max_message_bytes": 2**32}, "max_message_bytes", "must be between 1 and 4294967295"),
         ({"pod_security": "strict"}, "pod_security", "restricted"),
     ],
 )
@@ -692,13 +748,21 @@ def test_ngf_extra_values_cannot_override_the_fields(values: dict[str, Any], fie
     assert "- extra_values" in str(err.value) and f"set {field} instead" in str(err.value)
 
 
-def test_ngf_args_must_be_the_args_model() -> None:
-    def program() -> None:
-        crds = GatewayApiCrds("gateway-api")
-        NginxGatewayFabric("ngf", {"namespace": "x"}, gateway_api_crds=crds)  # type: ignore[arg-type]
+def test_ngf_args_as_plain_data_are_validated_like_the_model() -> None:
+    def program(args: Any) -> Callable[[], None]:
+        def run() -> None:
+            crds = GatewayApiCrds("gateway-api")
+            NginxGatewayFabric("ngf", args, gateway_api_crds=crds)
 
-    with pytest.raises(TypeError, match="NginxGatewayFabricArgs"):
-        run_program(program)
+        return run
+
+    rec = run_program(program({"namespace": "edge-gw", "high_availability": True}))
+    assert rec.one(RELEASE).inputs["namespace"] == "edge-gw"
+    assert rec.one(RELEASE).inputs["values"]["nginx"]["replicas"] == 2
+    with pytest.raises(InvalidArgumentError, match="- namspace: unknown field"):
+        run_program(program({"namspace": "x"}))
+    with pytest.raises(InvalidArgumentError, match="NginxGatewayFabricArgs"):
+        run_program(program("x"))
 
 
 @pytest.mark.parametrize(
@@ -720,3 +784,161 @@ def test_values_the_api_or_ngf_would_refuse_fail_early(make: Any, hint: str) -> 
     with pytest.raises(InvalidArgumentError) as err:
         make()
     assert hint in str(err.value), str(err.value)
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_gateway_outputs_flow_into_the_gateway_and_order_it() -> None:
+    made: dict[str, Any] = {"seen": {}}
+
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric(
+            "ngf",
+            NginxGatewayFabricArgs(gateway_class_name=pulumi.Output.from_input("edge")),
+            gateway_api_crds=crds,
+        )
+        ns = k8s.core.v1.Namespace("gw-ns", metadata={"name": "gateways"})
+        made["gw"] = GrpcGateway(
+            "grpc-gateway",
+            GrpcGatewayArgs(
+                hostnames=[pulumi.Output.from_input("grpc.example.com"), "*.apps.example.com"],
+                namespace=ns.metadata.name,
+                create_namespace=False,
+                gateway_name=pulumi.Output.from_input("public"),
+                tls_secret_name=pulumi.Output.from_input("wildcard-tls"),
+                route_namespaces=[pulumi.Output.from_input("demo")],
+                max_message_bytes=pulumi.Output.from_input(4 * 1024 * 1024),
+            ),
+            controller=ngf,
+        )
+        watch(made["gw"], made["seen"])
+        made["gw"].peer.pod_labels.apply(lambda v: made.__setitem__("labels", v))
+        made["gw"].peer.mesh_identity.apply(lambda v: made.__setitem__("identity", v))
+
+    rec = run_program(program)
+    gw = rec.kube("Gateway")
+    assert gw["metadata"] == {
+        "name": "public",
+        "namespace": "gateways",
+        "labels": {"app.kubernetes.io/managed-by": "grpc-kube"},
+    }
+    assert gw["spec"]["gatewayClassName"] == "edge"
+    assert [(x["name"], x["hostname"]) for x in gw["spec"]["listeners"]] == [
+        ("https-grpc-example-com", "grpc.example.com"),
+        ("https-wildcard-apps-example-com", "*.apps.example.com"),
+    ]
+    listener = gw["spec"]["listeners"][0]
+    assert listener["tls"]["certificateRefs"][0]["name"] == "wildcard-tls"
+    assert listener["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]["values"] == [
+        "demo"
+    ]
+    assert rec.one(RELEASE).inputs["values"]["nginxGateway"]["gatewayClassName"] == "edge"
+    policy = rec.kube("ClientSettingsPolicy")
+    assert policy["metadata"]["name"] == "public-client-settings"
+    assert policy["spec"]["body"] == {"maxSize": "4097k"}
+    # Ordering from the data: the namespace came from the Namespace resource.
+    ns = rec.one("kubernetes:core/v1:Namespace", "gw-ns")
+    assert rec.depends_on(rec.one(GATEWAY_T), ns)
+    assert made["seen"]["name"] == "public"
+    assert made["seen"]["hostnames"] == ["grpc.example.com", "*.apps.example.com"]
+    assert made["labels"] == {"gateway.networking.k8s.io/gateway-name": "public"}
+    assert made["identity"] == "public-edge.gateways.serviceaccount.identity.linkerd.cluster.local"
+
+
+POLICY_T = "kubernetes:gateway.nginx.org/v1alpha1:ClientSettingsPolicy"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected", "not_sent"),
+    [
+        ({"namespace": "Bad_NS"}, "namespace: got 'Bad_NS'", GATEWAY_T),
+        ({"hostnames": ["grpc.example.com", "grpc.example.com"]}, "hostnames repeat", GATEWAY_T),
+        # Only the policy carries the size, so only the policy is held back.
+        ({"max_message_bytes": 0}, "max_message_bytes: got 0", POLICY_T),
+        # NGF names the data plane `<gateway>-<class>`: 58 + 6 characters is too long.
+        ({"gateway_name": "g" * 58}, "a gateway_name of at most 57 characters", GATEWAY_T),
+    ],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    options: dict[str, Any], expected: str, not_sent: str
+) -> None:
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+        kw: dict[str, Any] = {
+            "hostnames": ["grpc.example.com"],
+            "tls_secret_name": "mine",
+            **{k: pulumi.Output.from_input(v) for k, v in options.items()},
+        }
+        GrpcGateway("grpc-gateway", GrpcGatewayArgs(**kw), controller=ngf)
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "GrpcGateway 'grpc-gateway': invalid input (values that arrived as Outputs" in msg, msg
+    assert expected in msg, msg
+    registered = [r.type for r in err.value.recording.resources]  # type: ignore[attr-defined]
+    assert not_sent not in registered
+
+
+def test_a_generated_certificate_for_output_hostnames() -> None:
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api")
+        ngf = NginxGatewayFabric("ngf", gateway_api_crds=crds)
+        GrpcGateway(
+            "grpc-gateway",
+            GrpcGatewayArgs(
+                hostnames=pulumi.Output.from_input(["grpc.example.com", "*.apps.example.com"]),
+                gateway_name=pulumi.Output.from_input("public"),
+            ),
+            controller=ngf,
+        )
+
+    rec = run_program(program)
+    csr = rec.one("tls:index/certRequest:CertRequest").inputs
+    assert csr["dnsNames"] == ["grpc.example.com", "*.apps.example.com"]
+    assert rec.kube("Secret", "public-tls")["metadata"]["namespace"] == "grpc-gateway"
+    ca = rec.one("tls:index/selfSignedCert:SelfSignedCert").inputs
+    assert ca["subject"]["commonName"] == "grpc-kube gateway public CA"
+    listeners = rec.kube("Gateway")["spec"]["listeners"]
+    assert [x["tls"]["certificateRefs"][0]["name"] for x in listeners] == ["public-tls"] * 2
+
+
+def test_gateway_ref_from_plain_data() -> None:
+    ref = GatewayRef(
+        name="shared",
+        namespace="edge",
+        hostnames=["*.example.com", "api.example.com"],
+        route_namespaces="All",
+        certificate_dns_names=["*.example.com"],
+        service_account="shared-nginx",
+        mesh=True,
+    )
+    assert ref.listener_for("api.example.com") == "https-api-example-com"
+    assert ref.listener_for("web.example.com") == "https-wildcard-example-com"
+    assert ref.certificate_covers("a.b.example.com") is False
+    assert ref.admits_namespace("anything")
+    assert ref.peer.pod_labels == {"gateway.networking.k8s.io/gateway-name": "shared"}
+    assert ref.peer.meshed is True
+    with pytest.raises(InvalidArgumentError, match="- hostnames: got"):
+        GatewayRef(name="shared", namespace="edge", hostnames=[])
+
+
+def test_the_listener_certificate_keeps_its_earlier_name_as_an_alias() -> None:
+    # Before the shared edge TLS path named it `<name>-tls-certificate`, the listener
+    # certificate was `<name>-cert`: the alias keeps existing stacks from re-issuing it.
+    from grpc_kube.grpc_gateway import _certificate_alias
+
+    transform = _certificate_alias("grpc-gateway")
+
+    def args(type_: str, name: str) -> pulumi.ResourceTransformationArgs:
+        return pulumi.ResourceTransformationArgs(None, type_, name, {}, pulumi.ResourceOptions())  # type: ignore[arg-type]
+
+    result = transform(args("grpc-kube:index:Certificate", "grpc-gateway-tls-certificate"))
+    assert result is not None and result.opts.aliases is not None
+    (alias,) = result.opts.aliases
+    assert isinstance(alias, pulumi.Alias) and alias.name == "grpc-gateway-cert"
+    assert transform(args("grpc-kube:index:Certificate", "other-tls-certificate")) is None
+    assert transform(args("grpc-kube:index:TlsSecret", "grpc-gateway-tls")) is None

@@ -1,7 +1,7 @@
-"""GrpcIngress: the founding example's Ingress field by field, the TLS Secret it serves
+"""GrpcIngress: the reference gRPC Ingress field by field, the TLS Secret it serves
 (generated, the user's by name, or a TlsSecret object), the GRPC/GRPCS switch with backend
-certificates, the streaming options, the service-upstream rule on both sides, outputs, and
-every refusal."""
+certificates, the streaming options, the service-upstream rule on both sides, outputs, services
+and controllers given as plain data, arguments that are Outputs, and every refusal."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import validate_all
 
@@ -29,8 +30,9 @@ from grpc_kube.grpc_ingress import (
     nginx_grpc_annotations,
     use_service_upstream,
 )
-from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, ServerTlsArgs
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs, GrpcServiceRef, ServerTlsArgs
 from grpc_kube.nginx_ingress_controller import (
+    IngressControllerRef,
     NginxIngressController,
     NginxIngressControllerArgs,
 )
@@ -43,9 +45,9 @@ INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 CSR = "tls:index/certRequest:CertRequest"
 SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
 
-# The founding document's Ingress, as the YAML it shows would be sent.
-FOUNDING_ANNOTATIONS = {f"{A}ssl-redirect": "true", f"{A}backend-protocol": "GRPC"}
-FOUNDING_SPEC = {
+# The reference ingress-nginx gRPC Ingress (helloworld behind a wildcard certificate).
+REFERENCE_ANNOTATIONS = {f"{A}ssl-redirect": "true", f"{A}backend-protocol": "GRPC"}
+REFERENCE_SPEC = {
     "ingressClassName": "nginx",
     "rules": [
         {
@@ -65,7 +67,7 @@ FOUNDING_SPEC = {
     ],
     "tls": [{"hosts": ["grpctest.dev.mydomain.com"], "secretName": "wildcard.dev.mydomain.com"}],
 }
-FOUNDING_TLS = EdgeTlsArgs(secret_name="wildcard.dev.mydomain.com", existing=True)
+REFERENCE_TLS = EdgeTlsArgs(secret_name="wildcard.dev.mydomain.com", existing=True)
 
 TLS_SERVICE = {"tls": ServerTlsArgs(secret_name="greeter-tls"), "health_port": 8086}
 
@@ -76,6 +78,7 @@ class Built:
         self.ingress: GrpcIngress | None = holder.get("ingress")
         self.error: InvalidArgumentError | None = holder.get("error")
         self.controller: NginxIngressController = holder["controller"]
+        self.seen: dict[str, Any] = holder["seen"]
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -96,10 +99,10 @@ def build(
     expect_error: bool = False,
     **kw: Any,
 ) -> Built:
-    """One program: the founding example's service, a controller, and a GrpcIngress with `kw`.
+    """One program: the reference example's service, a controller, and a GrpcIngress with `kw`.
     `extra(objects)` returns more keyword arguments for GrpcIngress (objects made in-program)."""
     kw.setdefault("host", HOST)
-    holder: dict[str, Any] = {}
+    holder: dict[str, Any] = {"seen": {}}
 
     def program() -> None:
         service = GrpcService(
@@ -113,8 +116,9 @@ def build(
         objects = {"service": service, "controller": controller}
         more = extra(objects) if extra else {}
         more.setdefault("service", service)
+        more.setdefault("controller", controller)
         try:
-            ing = GrpcIngress(name, GrpcIngressArgs(**kw), controller=controller, **more)
+            ing = GrpcIngress(name, GrpcIngressArgs(**kw), **more)
         except InvalidArgumentError as exc:
             if not expect_error:
                 raise
@@ -124,25 +128,28 @@ def build(
         pulumi.export("host", ing.host)
         pulumi.export("grpcurl", ing.grpcurl_command)
         pulumi.export("ca", ing.ca_cert_pem)
+        seen = holder["seen"]
+        for attr in ("ingress_name", "namespace", "tls_secret_name", "annotations"):
+            getattr(ing, attr).apply(lambda v, a=attr: seen.__setitem__(a, v))
 
     return Built(run_program(program), holder)
 
 
-# --- the founding example -----------------------------------------------------------------------
+# --- the reference example ----------------------------------------------------------------------
 
 
-def test_founding_example_reproduced_field_by_field() -> None:
-    b = build(tls=FOUNDING_TLS, stream_idle_timeout_seconds=None, max_message_bytes=None)
+def test_reference_example_reproduced_field_by_field() -> None:
+    b = build(tls=REFERENCE_TLS, stream_idle_timeout_seconds=None, max_message_bytes=None)
     ing = b.obj
     assert ing["apiVersion"] == "networking.k8s.io/v1"
     assert ing["kind"] == "Ingress"
     assert ing["metadata"]["name"] == "fortune-ingress"
     assert ing["metadata"]["namespace"] == "demo"
-    assert ing["metadata"]["annotations"] == FOUNDING_ANNOTATIONS
-    assert ing["spec"]["ingressClassName"] == FOUNDING_SPEC["ingressClassName"]
-    assert ing["spec"]["rules"] == FOUNDING_SPEC["rules"]
-    assert ing["spec"]["tls"] == FOUNDING_SPEC["tls"]
-    assert ing["spec"] == FOUNDING_SPEC
+    assert ing["metadata"]["annotations"] == REFERENCE_ANNOTATIONS
+    assert ing["spec"]["ingressClassName"] == REFERENCE_SPEC["ingressClassName"]
+    assert ing["spec"]["rules"] == REFERENCE_SPEC["rules"]
+    assert ing["spec"]["tls"] == REFERENCE_SPEC["tls"]
+    assert ing["spec"] == REFERENCE_SPEC
     # Backend name and port are read from the Service object: they cannot disagree.
     service = b.rec.kube("Service", "go-grpc-greeter-server")
     backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
@@ -150,11 +157,11 @@ def test_founding_example_reproduced_field_by_field() -> None:
     assert service["spec"]["ports"][0]["port"] == 80
 
 
-def test_founding_example_with_streaming_defaults_adds_only_timeouts_and_body_size() -> None:
-    b = build(tls=FOUNDING_TLS)
-    assert b.obj["spec"] == FOUNDING_SPEC
+def test_reference_example_with_streaming_defaults_adds_only_timeouts_and_body_size() -> None:
+    b = build(tls=REFERENCE_TLS)
+    assert b.obj["spec"] == REFERENCE_SPEC
     assert b.annotations == {
-        **FOUNDING_ANNOTATIONS,
+        **REFERENCE_ANNOTATIONS,
         f"{A}proxy-read-timeout": "3600",
         f"{A}proxy-send-timeout": "3600",
         f"{A}proxy-body-size": "4194309",
@@ -162,7 +169,7 @@ def test_founding_example_with_streaming_defaults_adds_only_timeouts_and_body_si
 
 
 def test_ingress_name_can_differ_from_the_component_name() -> None:
-    b = build("edge", ingress_name="fortune-ingress", tls=FOUNDING_TLS)
+    b = build("edge", ingress_name="fortune-ingress", tls=REFERENCE_TLS)
     assert b.obj["metadata"]["name"] == "fortune-ingress"
     assert b.rec.one(INGRESS, "edge-ingress")
 
@@ -188,7 +195,7 @@ def test_default_tls_is_generated_for_the_host_in_the_service_namespace() -> Non
     assert b.rec.outputs["grpcurl"] == (
         "grpcurl -cacert ca.crt grpctest.dev.mydomain.com:443 helloworld.Greeter/SayHello"
     )
-    assert b.ingress is not None and b.ingress.tls_secret_name == "fortune-ingress-tls"
+    assert b.seen["tls_secret_name"] == "fortune-ingress-tls"
 
 
 def test_generated_tls_options() -> None:
@@ -208,7 +215,7 @@ def test_generated_tls_options() -> None:
 
 
 def test_existing_secret_generates_nothing_and_outputs_no_ca() -> None:
-    b = build(tls=FOUNDING_TLS)
+    b = build(tls=REFERENCE_TLS)
     assert b.rec.of_type("kubernetes:core/v1:Secret") == []
     assert b.rec.of_type("grpc-kube:index:CertificateAuthority") == []
     assert b.rec.outputs["ca"] is None
@@ -231,7 +238,7 @@ def test_tls_secret_object_is_served_and_its_ca_output() -> None:
         return {"tls_secret": secret}
 
     b = build(extra=extra)
-    assert b.obj["spec"]["tls"] == FOUNDING_SPEC["tls"]
+    assert b.obj["spec"]["tls"] == REFERENCE_SPEC["tls"]
     assert "MOCK-corp-ca-cert" in b.rec.outputs["ca"]
     assert b.rec.outputs["grpcurl"].startswith("grpcurl -cacert ca.crt ")
     # The given Secret is used as is: no CA or certificate of the ingress's own.
@@ -293,7 +300,7 @@ def test_grpcs_with_the_users_own_backend_secrets() -> None:
 
 
 def test_grpcs_with_existing_edge_secret_still_creates_a_ca_for_backends() -> None:
-    b = build(backend_protocol="GRPCS", svc=TLS_SERVICE, tls=FOUNDING_TLS)
+    b = build(backend_protocol="GRPCS", svc=TLS_SERVICE, tls=REFERENCE_TLS)
     assert b.rec.kube("Secret", "greeter-tls")
     assert b.rec.outputs["ca"] is None  # the edge certificate is the user's
 
@@ -479,7 +486,8 @@ def test_plain_attributes_and_outputs() -> None:
     assert [i.name for i in ing.backends] == ["go-grpc-greeter-server"]
     assert ing.backends[0].port == 80
     assert ing.controller_peer == b.controller.peer
-    assert (ing.ingress_name, ing.namespace) == ("fortune-ingress", "demo")
+    assert (b.seen["ingress_name"], b.seen["namespace"]) == ("fortune-ingress", "demo")
+    assert b.seen["annotations"] == b.annotations
     assert b.rec.outputs["host"] == HOST
     assert b.rec.outputs["grpcurl"] == "grpcurl -cacert ca.crt grpctest.dev.mydomain.com:443 list"
     comp = b.rec.one("grpc-kube:index:GrpcIngress")
@@ -642,7 +650,7 @@ def _no_backend(o: dict[str, Any]) -> dict[str, Any]:
         (_other_namespace_secret, {}, "tls_secret", "namespace='demo'"),
         (_uncovering_secret, {}, "tls_secret", "covers ['other.example.com']"),
         (_short_ca, {}, "tls.validity_hours", "at most 100"),
-        (_short_ca, {"backend_protocol": "GRPCS", "tls": FOUNDING_TLS}, "ca (backend", "at most"),
+        (_short_ca, {"backend_protocol": "GRPCS", "tls": REFERENCE_TLS}, "ca (backend", "at most"),
         (_ca_by_name, {"backend_protocol": "GRPCS"}, "ca", "expected a CertificateAuthority"),
         (_tls_secret_by_name, {}, "tls_secret", "tls.existing=True"),
         (_service_by_name, {}, "service", "pass the GrpcService object"),
@@ -694,6 +702,334 @@ def test_invalid_component_name_needs_ingress_name() -> None:
     assert build("Fortune_Ingress", ingress_name="fortune-ingress").obj
 
 
-def test_args_must_be_the_args_model() -> None:
-    with pytest.raises(TypeError, match="GrpcIngressArgs"):
-        GrpcIngress("i", {"host": HOST}, controller=None)  # type: ignore[arg-type]
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    holder: dict[str, Any] = {}
+
+    def program() -> None:
+        svc = GrpcService("g", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        ctl = NginxIngressController("ingress-nginx")
+        GrpcIngress("i", {"host": HOST, "labels": {"team": "a"}}, service=svc, controller=ctl)
+        for bad in ({"hots": HOST}, "i"):
+            try:
+                GrpcIngress("j", bad, service=svc, controller=ctl)  # type: ignore[arg-type]
+            except InvalidArgumentError as exc:
+                holder.setdefault("errors", []).append(str(exc))
+
+    rec = run_program(program)
+    assert rec.kube("Ingress")["metadata"]["labels"]["team"] == "a"
+    assert "- hots: unknown field" in holder["errors"][0]
+    assert "GrpcIngressArgs" in holder["errors"][1]
+
+
+# --- services and controllers as plain data ------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_model", [False, True], ids=["dicts", "refs"])
+def test_a_service_ref_and_a_controller_ref_as_plain_data(as_model: bool) -> None:
+    # A controller and a service another program (or language) installed: given as their
+    # facts. Nothing here waits for them: there is nothing of theirs in this program.
+    service: Any = {"name": "greeter", "namespace": "demo", "port": 8080}
+    controller: Any = {
+        "ingress_class": "nginx-internal",
+        "namespace": "ingress",
+        "pod_labels": {"app": "ingress"},
+        "meshed": True,
+    }
+    if as_model:
+        service = GrpcServiceRef(**service)
+        controller = IngressControllerRef(**controller)
+    holder: dict[str, Any] = {}
+
+    def program() -> None:
+        holder["ingress"] = GrpcIngress(
+            "fortune-ingress",
+            {"host": HOST, "tls": REFERENCE_TLS},
+            service=service,
+            controller=controller,
+        )
+
+    rec = run_program(program)
+    ing = rec.kube("Ingress")
+    assert ing["spec"]["ingressClassName"] == "nginx-internal"
+    assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"] == {
+        "name": "greeter",
+        "port": {"number": 8080},
+    }
+    # A meshed controller and a ClusterIP backend: Linkerd balances, so service-upstream.
+    assert ing["metadata"]["annotations"][f"{A}service-upstream"] == "true"
+    assert rec.one(INGRESS).dependencies == []
+    peer = holder["ingress"].controller_peer
+    assert (peer.namespace, peer.pod_labels, peer.meshed) == ("ingress", {"app": "ingress"}, True)
+    assert holder["ingress"].backends == (
+        GrpcServiceRef(name="greeter", namespace="demo", port=8080),
+    )
+
+
+def _controller_ref_with_bad_labels(o: dict[str, Any]) -> dict[str, Any]:
+    return {"controller": {"ingress_class": "nginx", "namespace": "ingress", "pod_labels": {}}}
+
+
+def _grpcs_service_ref(o: dict[str, Any]) -> dict[str, Any]:
+    return {"service": GrpcServiceRef(name="greeter", namespace="demo", tls=True)}
+
+
+@pytest.mark.parametrize(
+    ("extra", "options", "field", "hint"),
+    [
+        (_controller_ref_with_bad_labels, {}, "controller.pod_labels", "empty selector"),
+        (
+            _grpcs_service_ref,
+            {"backend_protocol": "GRPCS"},
+            "service",
+            "does not name the Secret its pods mount",
+        ),
+    ],
+)
+def test_plain_data_is_checked_before_anything_registers(
+    extra: Any, options: dict[str, Any], field: str, hint: str
+) -> None:
+    b = build(extra=extra, expect_error=True, **options)
+    assert b.error is not None
+    msg = str(b.error)
+    assert f"- {field}" in msg and hint in msg and "Fix:" in msg, msg
+    assert b.rec.of_type(INGRESS) == []
+
+
+def test_grpcs_with_a_service_ref_and_the_users_own_secrets() -> None:
+    b = build(
+        backend_protocol="GRPCS",
+        issue_backend_certificates=False,
+        extra=_grpcs_service_ref,
+    )
+    assert b.annotations[f"{A}backend-protocol"] == "GRPCS"
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_outputs_flow_into_the_ingress_and_its_outputs() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        # Outputs exist only inside a running program, so they are made in it.
+        out = pulumi.Output.from_input
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        ing = GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(
+                host=out(HOST),
+                ingress_name=out("edge"),
+                tls=REFERENCE_TLS,
+                stream_idle_timeout_seconds=out(120),
+                connect_timeout_seconds=out(10),
+                max_message_bytes=out(1024),
+                grpcurl_method=out("list"),
+                annotations={f"{A}whitelist-source-range": out("10.0.0.0/8")},
+                labels={"team": out("payments")},
+            ),
+            service=svc,
+            controller=NginxIngressController("ingress-nginx"),
+        )
+        for attr in ("host", "grpcurl_command", "ingress_name", "annotations"):
+            getattr(ing, attr).apply(lambda v, a=attr: seen.__setitem__(a, v))
+
+    rec = run_program(program)
+    ing = rec.kube("Ingress")
+    assert ing["metadata"]["name"] == "edge"
+    assert ing["metadata"]["labels"] == {
+        "team": "payments",
+        "app.kubernetes.io/managed-by": "grpc-kube",
+    }
+    assert ing["spec"]["rules"][0]["host"] == HOST
+    assert ing["spec"]["tls"] == REFERENCE_SPEC["tls"]
+    assert (
+        ing["metadata"]["annotations"]
+        == seen["annotations"]
+        == {
+            **REFERENCE_ANNOTATIONS,
+            f"{A}proxy-read-timeout": "120",
+            f"{A}proxy-send-timeout": "120",
+            f"{A}proxy-connect-timeout": "10",
+            f"{A}proxy-body-size": "1029",
+            f"{A}whitelist-source-range": "10.0.0.0/8",
+        }
+    )
+    assert seen["host"] == HOST
+    assert seen["grpcurl_command"] == "grpcurl grpctest.dev.mydomain.com:443 list"
+    assert seen["ingress_name"] == "edge"
+
+
+def test_namespace_from_a_namespace_resource_orders_the_ingress_with_no_depends_on() -> None:
+    def program() -> None:
+        ns = k8s.core.v1.Namespace("team-ns", metadata={"name": "team"})
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace=ns.metadata.name))
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(host=HOST, tls=REFERENCE_TLS),
+            service=svc,
+            controller=NginxIngressController("ingress-nginx"),
+        )
+
+    rec = run_program(program)
+    ingress = rec.one(INGRESS)
+    assert ingress.get("metadata.namespace") == "team"
+    assert rec.depends_on(ingress, rec.one("kubernetes:core/v1:Namespace", "team-ns"))
+
+
+def test_a_controller_ref_with_outputs_names_the_class_and_warns_when_resolved() -> None:
+    def program() -> None:
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(host=HOST, tls=REFERENCE_TLS, stream_idle_timeout_seconds=7200),
+            service=svc,
+            controller=IngressControllerRef(
+                ingress_class=pulumi.Output.from_input("grpc"),
+                namespace="ingress",
+                pod_labels={"app": "ingress"},
+                client_body_timeout_seconds=pulumi.Output.from_input(3600),
+            ),
+        )
+
+    rec = run_program(program)
+    assert rec.kube("Ingress")["spec"]["ingressClassName"] == "grpc"
+    assert any("client_body_timeout_seconds=3600" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"stream_idle_timeout_seconds": 0}, "stream_idle_timeout_seconds: got 0"),
+        ({"connect_timeout_seconds": 120}, "connect_timeout_seconds: got 120"),
+        ({"host": "10.0.0.1"}, "host: got '10.0.0.1'"),
+        ({"annotations": {f"{A}backend-protocol": "GRPCS"}}, "is set by GrpcIngress itself"),
+    ],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    options: dict[str, Any], expected: str
+) -> None:
+    def program() -> None:
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        kw: dict[str, Any] = {"host": HOST, "tls": REFERENCE_TLS}
+        kw.update({k: pulumi.Output.from_input(v) for k, v in options.items()})
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(**kw),
+            service=svc,
+            controller=NginxIngressController("ingress-nginx"),
+        )
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "GrpcIngress 'fortune-ingress': invalid input (values that arrived as Outputs" in msg
+    assert expected in msg, msg
+    registered = [r.type for r in err.value.recording.resources]  # type: ignore[attr-defined]
+    assert INGRESS not in registered
+
+
+def test_services_whose_namespaces_differ_once_resolved_fail_the_deployment() -> None:
+    def program() -> None:
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        other = GrpcServiceRef(name="orders", namespace=pulumi.Output.from_input("shop"))
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(host=HOST, tls=REFERENCE_TLS),
+            service=svc,
+            routes={"shop.Orders": other},
+            controller=NginxIngressController("ingress-nginx"),
+        )
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "values that arrived as Outputs" in msg and "one GrpcIngress per namespace" in msg, msg
+    registered = [r.type for r in err.value.recording.resources]  # type: ignore[attr-defined]
+    assert INGRESS not in registered
+
+
+def test_a_generated_certificate_for_an_output_host_and_ingress_name() -> None:
+    def program() -> None:
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(
+                host=pulumi.Output.from_input(HOST),
+                ingress_name=pulumi.Output.from_input("edge"),
+            ),
+            service=svc,
+            controller=NginxIngressController("ingress-nginx"),
+        )
+
+    rec = run_program(program)
+    assert rec.one(CSR).inputs["dnsNames"] == [HOST]
+    assert rec.kube("Secret", "edge-tls")["metadata"]["namespace"] == "demo"
+    assert rec.kube("Ingress")["spec"]["tls"] == [{"hosts": [HOST], "secretName": "edge-tls"}]
+    ca = rec.one("tls:index/selfSignedCert:SelfSignedCert").inputs
+    assert ca["subject"]["commonName"] == "grpc-kube ingress edge CA"
+    assert rec.depends_on(rec.one(INGRESS), rec.one("grpc-kube:index:TlsSecret"))
+
+
+def test_a_switch_that_decides_which_objects_exist_must_be_plain() -> None:
+    def program() -> None:
+        GrpcIngressArgs(
+            host=HOST,
+            issue_backend_certificates=pulumi.Output.from_input(False),  # type: ignore[arg-type]
+        )
+
+    with pytest.raises(
+        InvalidArgumentError, match=r"issue_backend_certificates: got an Output.*known when the"
+    ):
+        run_program(program)
+
+
+def test_services_whose_namespaces_agree_once_resolved_share_the_ingress() -> None:
+    def program() -> None:
+        svc = GrpcService("greeter", GrpcServiceArgs(image=IMAGE, namespace="demo"))
+        other = GrpcServiceRef(name="orders", namespace=pulumi.Output.from_input("demo"))
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(host=HOST, tls=REFERENCE_TLS),
+            service=svc,
+            routes={"shop.Orders": other},
+            controller=NginxIngressController("ingress-nginx"),
+        )
+
+    rec = run_program(program)
+    ing = rec.kube("Ingress")
+    assert ing["metadata"]["namespace"] == "demo"
+    paths = ing["spec"]["rules"][0]["http"]["paths"]
+    assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [
+        ("/shop.Orders", "orders"),
+        ("/", "greeter"),
+    ]
+
+
+def test_grpcs_backend_certificate_for_a_service_named_by_an_output() -> None:
+    def program() -> None:
+        svc = GrpcService(
+            "greeter",
+            GrpcServiceArgs(
+                image=IMAGE,
+                namespace="demo",
+                service_name=pulumi.Output.from_input("greeter-v2"),
+                **TLS_SERVICE,
+            ),
+        )
+        GrpcIngress(
+            "fortune-ingress",
+            GrpcIngressArgs(host=HOST, tls=REFERENCE_TLS, backend_protocol="GRPCS"),
+            service=svc,
+            controller=NginxIngressController("ingress-nginx"),
+        )
+
+    rec = run_program(program)
+    # Pulumi names are plain: the backend's certificate is named by its position.
+    csr = rec.one(CSR, "fortune-ingress-backend-0-tls-certificate-csr").inputs
+    assert csr["dnsNames"] == [
+        "greeter-v2",
+        "greeter-v2.demo",
+        "greeter-v2.demo.svc",
+        "greeter-v2.demo.svc.cluster.local",
+    ]
+    assert rec.kube("Secret", "greeter-tls")["metadata"]["namespace"] == "demo"

@@ -1,16 +1,19 @@
 """NginxIngressController: the Helm release and namespace it sends, the chart values for each
-option (every key checked against chart 4.15.1's values.yaml), the peer it reports, the
-retirement warning, and what it refuses."""
+option (every key checked against chart 4.15.1's values.yaml), the peer and ref it reports, the
+retirement warning, arguments that are Outputs, and what it refuses."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 from schema_checks import unknown_value_keys, validate_all
 
 from grpc_kube._validation import InvalidArgumentError
 from grpc_kube.nginx_ingress_controller import (
+    IngressControllerRef,
     NginxIngressController,
     NginxIngressControllerArgs,
 )
@@ -20,13 +23,36 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 KEYS = "ingress-nginx-4.15.1.keys"
 
 
+ATTRIBUTES = (
+    "ingress_class",
+    "namespace",
+    "release_name",
+    "service_account",
+    "controller_service_name",
+    "client_body_timeout_seconds",
+    "selector_labels",
+)
+
+
 def build(name: str = "ingress", **kw: Any) -> tuple[Recording, NginxIngressController]:
     holder: dict[str, NginxIngressController] = {}
 
     def program() -> None:
         holder["c"] = NginxIngressController(name, NginxIngressControllerArgs(**kw))
+        # The attributes are Outputs: read them while the program runs.
+        seen = SEEN.setdefault(id(holder["c"]), {})
+        for attr in ATTRIBUTES:
+            getattr(holder["c"], attr).apply(lambda v, a=attr: seen.__setitem__(a, v))
 
     return run_program(program), holder["c"]
+
+
+SEEN: dict[int, dict[str, Any]] = {}
+
+
+def seen(c: NginxIngressController) -> dict[str, Any]:
+    """The resolved Output attributes of a controller `build` made."""
+    return SEEN[id(c)]
 
 
 def values(rec: Recording) -> dict[str, Any]:
@@ -166,7 +192,8 @@ def test_other_ingress_class_gets_its_own_controller_value() -> None:
     assert values(rec)["controller"]["ingressClassResource"]["controllerValue"] == (
         "k8s.io/ingress-nginx-internal"
     )
-    assert c.ingress_class == "internal"
+    assert seen(c)["ingress_class"] == "internal"
+    assert c.ref.ingress_class == "internal"
 
 
 # --- mesh and namespace ------------------------------------------------------------------------
@@ -238,23 +265,39 @@ def test_peer_and_names_follow_the_chart(
     assert c.peer.service_account == service_account
     assert c.peer.ports == ()
     assert c.peer.meshed is False
-    assert c.service_account == service_account
-    assert c.controller_service_name == service
+    assert seen(c)["service_account"] == service_account
+    assert seen(c)["controller_service_name"] == service
     assert values(rec)["serviceAccount"]["name"] == service_account
     assert c.peer.mesh_identity == (
         f"{service_account}.ingress.serviceaccount.identity.linkerd.cluster.local"
     )
 
 
-def test_plain_attributes() -> None:
+def test_attributes_are_outputs_and_the_ref_holds_plain_facts() -> None:
     _, c = build()
-    assert (c.ingress_class, c.namespace, c.meshed, c.release_name) == (
+    got = seen(c)
+    assert (got["ingress_class"], got["namespace"], got["release_name"]) == (
         "nginx",
         "ingress-nginx",
-        False,
         "ingress-nginx",
     )
-    assert c.client_body_timeout_seconds == 3600
+    assert got["client_body_timeout_seconds"] == 3600
+    assert got["selector_labels"] == c.peer.pod_labels
+    assert c.meshed is False
+    # Plain arguments give plain facts, which GrpcIngress checks before anything registers.
+    assert c.ref == IngressControllerRef(
+        ingress_class="nginx",
+        namespace="ingress-nginx",
+        pod_labels={
+            "app.kubernetes.io/name": "ingress-nginx",
+            "app.kubernetes.io/instance": "ingress-nginx",
+            "app.kubernetes.io/component": "controller",
+        },
+        service_account="ingress-nginx",
+        meshed=False,
+        client_body_timeout_seconds=3600,
+    )
+    assert c.ref.peer == c.peer
 
 
 def test_args_default_to_all_defaults() -> None:
@@ -282,7 +325,8 @@ def test_warns_that_ingress_nginx_is_retired() -> None:
         ({"release_name": "a" * 54}, "release_name", "at most 53"),
         ({"ingress_class": "Nginx"}, "ingress_class", "Fix:"),
         ({"controller_value": "nginx"}, "controller_value", "domain-prefixed"),
-        ({"replicas": 0}, "replicas", "greater than or equal to 1"),
+        ({"replicas": 0}, "replicas", "must be between 1 and 100"),
+        ({"replicas": 101}, "replicas", "must be between 1 and 100"),
         ({"client_body_timeout_seconds": 0}, "client_body_timeout_seconds", "at least 1"),
         ({"client_body_timeout_seconds": -5}, "client_body_timeout_seconds", "at least 1"),
         ({"worker_shutdown_timeout_seconds": 0}, "worker_shutdown_timeout_seconds", "at least"),
@@ -318,6 +362,110 @@ def test_bad_input_names_field_and_fix(options: dict[str, Any], field: str, hint
     assert "Fix" in msg or "Did you mean" in msg, msg
 
 
-def test_args_must_be_the_args_model() -> None:
-    with pytest.raises(TypeError, match="NginxIngressControllerArgs"):
-        run_program(lambda: NginxIngressController("i", {"mesh": True}))  # type: ignore[arg-type]
+def test_args_as_plain_data_are_validated_like_the_model() -> None:
+    rec = run_program(lambda: NginxIngressController("i", {"mesh": True, "replicas": 3}))
+    assert values(rec)["controller"]["replicaCount"] == 3
+    with pytest.raises(InvalidArgumentError, match=r"- replica: unknown field"):
+        run_program(lambda: NginxIngressController("i", {"replica": 3}))
+    with pytest.raises(InvalidArgumentError, match="NginxIngressControllerArgs"):
+        run_program(lambda: NginxIngressController("i", "mesh"))  # type: ignore[arg-type]
+
+
+def test_a_plain_problem_is_reported_at_once_even_beside_outputs() -> None:
+    def program() -> None:
+        NginxIngressControllerArgs(
+            namespace=pulumi.Output.from_input("edge"), mesh=True, pod_security="restricted"
+        )
+
+    with pytest.raises(InvalidArgumentError, match="set linkerd_cni=True"):
+        run_program(program)
+
+
+# --- arguments that are Outputs of other resources ---------------------------------------------
+
+
+def test_outputs_flow_into_the_release_and_the_ref() -> None:
+    holder: dict[str, Any] = {}
+
+    def program() -> None:
+        c = NginxIngressController(
+            "ingress",
+            NginxIngressControllerArgs(
+                release_name=pulumi.Output.from_input("edge"),
+                ingress_class=pulumi.Output.from_input("grpc"),
+                replicas=pulumi.Output.from_input(3),
+                worker_shutdown_timeout_seconds=pulumi.Output.from_input(600),
+                config={"http2-max-concurrent-streams": pulumi.Output.from_input("256")},
+                service_annotations=pulumi.Output.from_input({"a.example.com/lb": "internal"}),
+            ),
+        )
+        holder["c"] = c
+        c.ref.peer.pod_labels.apply(lambda v: holder.__setitem__("labels", v))  # type: ignore[union-attr]
+        c.service_account.apply(lambda v: holder.__setitem__("sa", v))
+
+    rec = run_program(program)
+    release = rec.one(RELEASE).inputs
+    assert release["name"] == "edge"
+    c = release["values"]["controller"]
+    assert (c["replicaCount"], c["ingressClass"]) == (3, "grpc")
+    assert c["ingressClassResource"]["controllerValue"] == "k8s.io/ingress-nginx-grpc"
+    assert c["config"]["worker-shutdown-timeout"] == "600s"
+    assert c["config"]["http2-max-concurrent-streams"] == "256"
+    assert c["terminationGracePeriodSeconds"] == 660
+    assert c["service"]["annotations"] == {"a.example.com/lb": "internal"}
+    assert release["values"]["serviceAccount"] == {"name": "edge-ingress-nginx"}
+    assert holder["labels"]["app.kubernetes.io/instance"] == "edge"
+    assert holder["sa"] == "edge-ingress-nginx"
+    assert unknown_value_keys(release["values"], KEYS) == []
+
+
+def test_namespace_from_another_resource_orders_the_release_with_no_depends_on() -> None:
+    def program() -> None:
+        # Any resource's output will do; here a ConfigMap that holds the namespace's name.
+        cm = k8s.core.v1.ConfigMap("names", metadata={"name": "names"}, data={"ns": "edge"})
+        NginxIngressController(
+            "ingress", NginxIngressControllerArgs(namespace=cm.data.apply(lambda d: d["ns"]))
+        )
+
+    rec = run_program(program)
+    cm = rec.one("kubernetes:core/v1:ConfigMap")
+    assert rec.kube("Namespace")["metadata"]["name"] == "edge"
+    assert rec.one(RELEASE).inputs["namespace"] == "edge"
+    assert rec.depends_on(rec.one(RELEASE), cm)
+    assert rec.depends_on(rec.one("kubernetes:core/v1:Namespace"), cm)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"namespace": "Edge_NS"}, "namespace: got 'Edge_NS'"),
+        ({"replicas": 0}, "replicas: got 0; must be between 1 and 100"),
+        ({"config": {"load-balance": "ewma"}}, "config: got {'load-balance': 'ewma'}"),
+        (
+            {"service_type": "ClusterIP", "load_balancer_source_ranges": ["10.0.0.0/8"]},
+            "only applies to service_type LoadBalancer",
+        ),
+    ],
+)
+def test_an_output_that_resolves_to_a_bad_value_fails_the_deployment(
+    options: dict[str, Any], expected: str
+) -> None:
+    def program() -> None:
+        kw = {k: pulumi.Output.from_input(v) for k, v in options.items()}
+        NginxIngressController("ingress", NginxIngressControllerArgs(**kw))
+
+    with pytest.raises(ValueError) as err:
+        run_program(program)
+    msg = str(err.value)
+    assert "NginxIngressController 'ingress': invalid input (values that arrived as Outputs" in msg
+    assert expected in msg, msg
+    registered = [r.type for r in err.value.recording.resources]  # type: ignore[attr-defined]
+    assert RELEASE not in registered
+
+
+def test_a_switch_that_decides_the_objects_must_be_plain() -> None:
+    def program() -> None:
+        NginxIngressControllerArgs(mesh=pulumi.Output.from_input(True))  # type: ignore[arg-type]
+
+    with pytest.raises(InvalidArgumentError, match=r"mesh: got an Output.*known when the"):
+        run_program(program)
