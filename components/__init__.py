@@ -29,6 +29,12 @@ _EXPORTS: dict[str, str] = {
     "GrpcMethodMatch": ".grpc_gateway",
     "client_settings_policy_object": ".grpc_gateway",
     "grpc_route_object": ".grpc_gateway",
+    "GatewayRef": ".grpc_gateway",
+    "GrpcRoute": ".grpc_route",
+    "GrpcRouteArgs": ".grpc_route",
+    "IngressControllerRef": ".nginx_ingress_controller",
+    "ImagePullPolicy": ".grpc_service",
+    "FieldError": "._validation",
     "GrpcIngress": ".grpc_ingress",
     "GrpcIngressArgs": ".grpc_ingress",
     "grpcurl_command": ".grpc_ingress",
@@ -90,6 +96,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py keeps it in sync
+    from ._validation import FieldError as FieldError
     from ._validation import InvalidArgumentError as InvalidArgumentError
     from .certificates import Certificate as Certificate
     from .certificates import CertificateArgs as CertificateArgs
@@ -101,6 +108,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .certificates import issue_tls_secret as issue_tls_secret
     from .gateway_api_crds import GatewayApiCrds as GatewayApiCrds
     from .gateway_api_crds import GatewayApiCrdsArgs as GatewayApiCrdsArgs
+    from .grpc_gateway import GatewayRef as GatewayRef
     from .grpc_gateway import GrpcGateway as GrpcGateway
     from .grpc_gateway import GrpcGatewayArgs as GrpcGatewayArgs
     from .grpc_gateway import GrpcMethodMatch as GrpcMethodMatch
@@ -109,11 +117,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .grpc_ingress import GrpcIngress as GrpcIngress
     from .grpc_ingress import GrpcIngressArgs as GrpcIngressArgs
     from .grpc_ingress import grpcurl_command as grpcurl_command
+    from .grpc_route import GrpcRoute as GrpcRoute
+    from .grpc_route import GrpcRouteArgs as GrpcRouteArgs
     from .grpc_service import ROUND_ROBIN_SERVICE_CONFIG as ROUND_ROBIN_SERVICE_CONFIG
     from .grpc_service import AutoscalingArgs as AutoscalingArgs
     from .grpc_service import GrpcService as GrpcService
     from .grpc_service import GrpcServiceArgs as GrpcServiceArgs
     from .grpc_service import GrpcServiceRef as GrpcServiceRef
+    from .grpc_service import ImagePullPolicy as ImagePullPolicy
     from .grpc_service import ProbeArgs as ProbeArgs
     from .grpc_service import ResourcesArgs as ResourcesArgs
     from .grpc_service import SecurityArgs as SecurityArgs
@@ -129,6 +140,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .mesh_enabled_namespace import MeshEnabledNamespaceArgs as MeshEnabledNamespaceArgs
     from .nginx_gateway_fabric import NginxGatewayFabric as NginxGatewayFabric
     from .nginx_gateway_fabric import NginxGatewayFabricArgs as NginxGatewayFabricArgs
+    from .nginx_ingress_controller import IngressControllerRef as IngressControllerRef
     from .nginx_ingress_controller import NginxIngressController as NginxIngressController
     from .nginx_ingress_controller import NginxIngressControllerArgs as NginxIngressControllerArgs
     from .peers import PeerRef as PeerRef

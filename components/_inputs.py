@@ -19,14 +19,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pulumi
 from pydantic import BaseModel
 
-__all__ = ["contains_output", "fmt", "gate", "is_output", "lift", "to_output"]
+__all__ = ["contains_output", "fmt", "gate", "is_output", "lift", "plain", "to_output"]
 
 R = TypeVar("R")
+T = TypeVar("T")
+
+
+def plain(value: pulumi.Input[T]) -> T:
+    """`value`, known to be plain: for checks that run only once every value is (the model
+    validators of `_validation`), so the type checker sees `T`, not `Input[T]`."""
+    if is_output(value):
+        raise TypeError(f"expected a plain value here, got {type(value).__name__}")
+    return cast(T, value)
 
 
 def is_output(value: Any) -> bool:

@@ -288,7 +288,7 @@ def field_validator(*fields: str, **kwargs: Any) -> Callable[[F], Any]:
                 return value
             return inner(cls, value, *rest)
 
-        return pydantic.field_validator(*fields, **kwargs)(classmethod(skip_outputs))
+        return pydantic.field_validator(*fields, **kwargs)(classmethod(skip_outputs))  # type: ignore[no-untyped-call]
 
     return wrap
 

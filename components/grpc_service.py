@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from ._inputs import fmt, gate, is_output, lift
+from ._inputs import fmt, gate, is_output, lift, plain, to_output
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -122,7 +122,7 @@ class ResourcesArgs(ArgsModel):
         if self.cpu_limit is not None:
             pairs.append(("cpu", self.cpu_request, self.cpu_limit))
         for kind, request, limit in pairs:
-            if parse_quantity(request) > parse_quantity(limit):
+            if parse_quantity(plain(request)) > parse_quantity(plain(limit)):
                 raise ValueError(
                     f"{kind}_request ({request}) is above {kind}_limit ({limit}); Kubernetes "
                     f"refuses such a pod. Fix: raise {kind}_limit or lower {kind}_request."
@@ -212,7 +212,7 @@ class AutoscalingArgs(ArgsModel):
 
     @model_validator(mode="after")
     def _range(self) -> AutoscalingArgs:
-        if self.max_replicas < self.min_replicas:
+        if plain(self.max_replicas) < plain(self.min_replicas):
             raise ValueError(
                 f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas}). "
                 "Fix: raise max_replicas or lower min_replicas."
@@ -636,7 +636,7 @@ class GrpcService(Component):
         min_pods = args.autoscaling.min_replicas if args.autoscaling else args.replicas
         # A count that is an Output is not known yet; a PDB allowing one eviction is harmless
         # at any count, so it is created then.
-        if is_output(min_pods) or min_pods > 1:
+        if is_output(min_pods) or plain(min_pods) > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
                 metadata=meta(),
@@ -680,7 +680,7 @@ class GrpcService(Component):
         self.dns_name = pulumi.Output.all(self.service_name, self.namespace).apply(
             lambda v: f"{v[0]}.{v[1]}.svc.cluster.local"
         )
-        self.selector_labels = pulumi.Output.from_input(selector)
+        self.selector_labels = to_output(selector)
         self.service_account_name = pulumi.Output.all(sa.id, k8s_name).apply(lambda v: v[1])
         if args.headless:
             self.client_target = pulumi.Output.all(self.service_name, self.ref.client_target).apply(

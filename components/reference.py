@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections.abc
+import importlib
 import re
 import sys
 import types
@@ -25,14 +26,15 @@ __all__ = ["markdown_table", "models", "refresh"]
 
 def models() -> dict[str, type[BaseModel]]:
     """Every public argument model, by class name."""
-    import grpc_kube
+    # This package, by whatever name it is imported (grpc_kube when installed).
+    package = importlib.import_module(__package__ or "grpc_kube")
 
     out: dict[str, type[BaseModel]] = {}
-    for name in grpc_kube.__all__:
-        obj = getattr(grpc_kube, name)
+    for name in package.__all__:
+        obj = getattr(package, name)
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             out[name] = obj
-    from grpc_kube.stack import StackConfig
+    from .stack import StackConfig
 
     out["StackConfig"] = StackConfig
     for model in list(out.values()):
@@ -53,18 +55,15 @@ def _collect(annotation: Any, out: dict[str, type[BaseModel]]) -> None:
 
 
 def _type_name(annotation: Any) -> str:
-    inner = _input_of(annotation)
-    if inner is not None:
-        return f"Input[{_type_name(inner)}]"
+    origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
-        rest = [a for a in args if a is not type(None)]
-        without_none = typing.Union[tuple(rest)]  # noqa: UP007 (built from a runtime tuple)
-        if len(rest) > 1 and _input_of(without_none) is not None:
-            return f"{_type_name(without_none)} | None"
-    if typing.get_origin(annotation) in (list, dict):
-        names = ", ".join(_type_name(a) for a in args)
-        return f"{typing.get_origin(annotation).__name__}[{names}]"
+    if origin is typing.Annotated:  # validators attached to a type
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_union_parts(args))
+    if origin in (list, dict, tuple, collections.abc.Sequence):
+        name = "list" if origin is collections.abc.Sequence else origin.__name__
+        return f"{name}[{', '.join('...' if a is Ellipsis else _type_name(a) for a in args)}]"
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
     # Drop module paths (`grpc_kube.grpc_service.ProbeArgs` -> `ProbeArgs`), but leave quoted
     # Literal values such as 'v1.5.1' alone.
@@ -72,17 +71,30 @@ def _type_name(annotation: Any) -> str:
     return text.replace("typing.", "").replace("NoneType", "None")
 
 
-def _input_of(annotation: Any) -> Any:
-    """T for `pulumi.Input[T]` (`T | Awaitable[T] | Output[T]`), else None."""
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) not in (typing.Union, types.UnionType) or len(args) != 3:
-        return None
-    plain, awaitable, output = args
-    if typing.get_origin(awaitable) is not collections.abc.Awaitable:
-        return None
-    if typing.get_origin(output) is None or output.__origin__.__name__ != "Output":
-        return None
-    return plain
+def _union_parts(args: tuple[Any, ...]) -> list[str]:
+    """A union's members, each `pulumi.Input[T]` (`T | Awaitable[T] | Output[T]`) shown as
+    `Input[T]` and None last."""
+    awaited = [typing.get_args(a)[0] for a in args if _is_awaitable(a)]
+    parts: list[str] = []
+    for a in args:
+        if _is_awaitable(a) or _is_output(a) or a is type(None):
+            continue
+        parts.append(f"Input[{_type_name(a)}]" if a in awaited else _type_name(a))
+    for t in awaited:  # an Input whose plain type is a union (e.g. int | str)
+        if t not in args:
+            parts.append(f"Input[{_type_name(t)}]")
+    if type(None) in args:
+        parts.append("None")
+    return parts
+
+
+def _is_awaitable(a: Any) -> bool:
+    return typing.get_origin(a) is collections.abc.Awaitable
+
+
+def _is_output(a: Any) -> bool:
+    origin = typing.get_origin(a) or a
+    return getattr(origin, "__name__", "") == "Output"
 
 
 def _default(field: Any) -> str:

@@ -21,19 +21,23 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
+from ._inputs import fmt, plain
+from ._namespaces import admits_linkerd_init, namespace_metadata, pod_security_level
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
+    FieldError,
     InvalidArgumentError,
     check_dns_label,
     field_validator,
     model_validator,
     validate_model,
 )
-from .certificates import CertificateAuthority, CertificateAuthorityArgs
+from .certificates import CertificateAuthority, CertificateAuthorityArgs, renewal_window_problem
 from .gateway_api_crds import GatewayApiCrds
 from .grpc_gateway import GrpcGateway, GrpcGatewayArgs
 from .grpc_ingress import GATEWAY_PATH_REFUSED, GrpcIngress, GrpcIngressArgs
+from .grpc_route import GrpcRoute, GrpcRouteArgs
 from .grpc_service import GrpcService, GrpcServiceArgs
 from .linkerd_control_plane import LinkerdControlPlane, LinkerdControlPlaneArgs
 from .mesh_authorization import MeshAuthorization
@@ -113,12 +117,29 @@ class CertificatesConfig(ArgsModel):
     ca_early_renewal_hours: int = Field(default=8760, ge=0)
     """Re-create the CA this close to expiry (default 8760 h = 1 year)."""
 
+    @model_validator(mode="after")
+    def _renewal(self) -> CertificatesConfig:
+        problem = renewal_window_problem(
+            self.ca_early_renewal_hours,
+            self.ca_validity_hours,
+            early_field="ca_early_renewal_hours",
+            validity_field="ca_validity_hours",
+        )
+        if problem:
+            raise FieldError("ca_early_renewal_hours", self.ca_early_renewal_hours, problem)
+        return self
+
 
 class ServiceConfig(GrpcServiceArgs):
-    """One entry of `services`: a GrpcService's arguments plus its `name`."""
+    """One entry of `services`: a GrpcService's arguments plus its `name`. Stack config values
+    are plain, so the fields the assembly reads are declared plain here."""
 
     name: str
     """Component name, and the Kubernetes name of the Service unless `service_name` is set."""
+    namespace: str
+    """Namespace to deploy into; it must be listed in `namespaces`."""
+    service_name: str | None = None
+    """Kubernetes name of the Service, Deployment and ServiceAccount (default: `name`)."""
 
     @field_validator("name")
     @classmethod
@@ -271,7 +292,8 @@ class StackConfig(ArgsModel):
                     f"({RESERVED_NAMESPACES[ns.name]}). Fix: deploy into a namespace of your own."
                 )
             uses_cni = ns.linkerd_cni if ns.linkerd_cni is not None else cni
-            if ns.mesh and ns.pod_security in ("restricted", "baseline") and not uses_cni:
+            refused = ns.pod_security is not None and not admits_linkerd_init(ns.pod_security)
+            if ns.mesh and refused and not uses_cni:
                 out.append(
                     f"namespaces[{i}].pod_security: {ns.pod_security!r} refuses linkerd-init "
                     "(NET_ADMIN, NET_RAW) without the Linkerd CNI plugin, so no meshed pod could "
@@ -414,8 +436,9 @@ def _needs_ca(cfg: StackConfig) -> bool:
     return any(not r.tls.existing or r.backend_protocol == "GRPCS" for r in ing.routes)
 
 
-def _selector(labels: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+def _selector(labels: pulumi.Input[dict[str, pulumi.Input[str]]]) -> str:
+    """`k=v,...` for `kubectl -l`; the assembly's labels are plain (they come from config)."""
+    return ",".join(f"{k}={plain(v)}" for k, v in sorted(plain(labels).items()))
 
 
 class GrpcPlatform(Component):
@@ -434,7 +457,7 @@ class GrpcPlatform(Component):
     """Namespaces created (or adopted and meshed), by name."""
     services: dict[str, GrpcService]
     """The GrpcServices, by `services[].name`."""
-    routes: dict[str, GrpcIngress]
+    routes: dict[str, GrpcIngress | GrpcRoute]
     """The published routes, by `ingress.routes[].name`."""
     control_plane: LinkerdControlPlane | None
     """Linkerd, when `mesh` is set."""
@@ -516,19 +539,10 @@ class GrpcPlatform(Component):
                     opts=self._child_opts(),
                 )
             elif not ns.existing:
-                level = ns.pod_security or "restricted"
+                level = pod_security_level(ns.pod_security, mesh=False, linkerd_cni=False)
                 self.namespaces[ns.name] = k8s.core.v1.Namespace(
                     self._child_name(f"{ns.name}-namespace"),
-                    metadata={
-                        "name": ns.name,
-                        "labels": {
-                            **ns.labels,
-                            "pod-security.kubernetes.io/enforce": level,
-                            "pod-security.kubernetes.io/warn": "restricted",
-                            "pod-security.kubernetes.io/audit": "restricted",
-                            "app.kubernetes.io/managed-by": "grpc-kube",
-                        },
-                    },
+                    metadata=namespace_metadata(ns.name, enforce=level, labels=ns.labels),
                     opts=self._child_opts(),
                 )
 
@@ -571,7 +585,6 @@ class GrpcPlatform(Component):
 
     def _build_ingress(self, ing: IngressConfig, crds: GatewayApiCrds | None) -> None:
         out = self
-        entry: NginxIngressController | GrpcGateway
         # A meshed entry point must start after the Linkerd injector exists (the webhook fails
         # open: its pods would run unmeshed and service-upstream would pin connections again).
         mesh_wait: list[pulumi.Resource] = [out.control_plane] if out.control_plane else []
@@ -581,7 +594,6 @@ class GrpcPlatform(Component):
                 ing.controller,
                 opts=self._child_opts(mesh_wait if ing.controller.mesh else None),
             )
-            entry = out.ingress_controller
         else:
             assert crds is not None
             out.gateway_controller = NginxGatewayFabric(
@@ -590,10 +602,10 @@ class GrpcPlatform(Component):
                 gateway_api_crds=crds,
                 opts=self._child_opts(),
             )
-            hosts = ing.gateway.hostnames or tuple(dict.fromkeys(r.host for r in ing.routes))
+            hosts = ing.gateway.hostnames or tuple(dict.fromkeys(plain(r.host) for r in ing.routes))
             route_ns = ing.gateway.route_namespaces or tuple(
                 dict.fromkeys(
-                    out.services[ref].ref.namespace
+                    plain(out.services[ref].ref.namespace)
                     for r in ing.routes
                     for ref in ([r.service] if r.service else []) + list(r.routes.values())
                 )
@@ -616,22 +628,40 @@ class GrpcPlatform(Component):
                 ca=out.ca,
                 opts=self._child_opts(gw_wait + (mesh_wait if gw_args.mesh else [])),
             )
-            entry = out.gateway
         for route in ing.routes:
-            args = GrpcIngressArgs(
-                **route.model_dump(exclude={"name", "service", "routes"}, exclude_unset=True),
-                ingress_name=route.ingress_name or route.name,
-            )
-            out.routes[route.name] = GrpcIngress(
-                self._child_name(route.name),
-                args,
-                service=out.services[route.service] if route.service else None,
-                routes={k: out.services[v] for k, v in route.routes.items()} or None,
-                controller=entry,
-                ca=out.ca if ing.via == "ingress-nginx" else None,
-                # Its Ingress/GRPCRoute and TLS Secrets live in the services' namespace.
-                opts=self._child_opts(self._namespace_of(route)),
-            )
+            # Its Ingress/GRPCRoute and TLS Secrets live in the services' namespace.
+            opts = self._child_opts(self._namespace_of(route))
+            if ing.via == "ingress-nginx":
+                assert out.ingress_controller is not None
+                out.routes[route.name] = GrpcIngress(
+                    self._child_name(route.name),
+                    GrpcIngressArgs(
+                        **route.model_dump(
+                            exclude={"name", "service", "routes"}, exclude_unset=True
+                        ),
+                        ingress_name=route.ingress_name or route.name,
+                    ),
+                    service=out.services[route.service] if route.service else None,
+                    routes={k: out.services[v] for k, v in route.routes.items()} or None,
+                    controller=out.ingress_controller,
+                    ca=out.ca,
+                    opts=opts,
+                )
+            else:  # problems() refused the ingress-nginx-only options and `routes` already
+                assert out.gateway is not None and route.service is not None
+                out.routes[route.name] = GrpcRoute(
+                    self._child_name(route.name),
+                    GrpcRouteArgs(
+                        **route.model_dump(
+                            include={"host", "max_message_bytes", "grpcurl_method", "labels"},
+                            exclude_unset=True,
+                        ),
+                        route_name=route.ingress_name or route.name,
+                    ),
+                    service=out.services[route.service],
+                    gateway=out.gateway,
+                    opts=opts,
+                )
 
     def _namespace_of(self, route: RouteConfig) -> list[pulumi.Resource]:
         out = self
@@ -682,7 +712,7 @@ class GrpcPlatform(Component):
                 for a in connections
                 if ns.name in (a.client.ref.namespace, a.server.ref.namespace)  # type: ignore[union-attr]
             ]
-            ingresses = [r for r in out.routes.values() if r.namespace == ns.name]
+            ingresses = [r for r in out.routes.values() if r.backends[0].namespace == ns.name]
             ns_obj = out.namespaces.get(ns.name)
             mesh: bool | MeshEnabledNamespace = (
                 ns_obj if isinstance(ns_obj, MeshEnabledNamespace) else False
@@ -691,6 +721,7 @@ class GrpcPlatform(Component):
             out.policies[ns.name] = ZeroTrustPolicy(
                 self._child_name(f"{ns.name}-zero-trust"),
                 ZeroTrustPolicyArgs(
+                    name_prefix=f"{ns.name}-zero-trust",
                     namespace=ns.name,
                     dns=config.policies.dns,
                     metrics_from_namespaces=config.policies.metrics_from_namespaces,
@@ -747,13 +778,8 @@ class GrpcPlatform(Component):
                 f"\nkubectl -n {entry.namespace} logs -l {_selector(entry.pod_labels)} --tail=200"
             )
         for name, route in self.routes.items():
-            steps.append(
-                route.grpcurl_command.apply(
-                    lambda cmd, n=name: (
-                        f"# {n}: call through the entry point (needs server reflection)\n{cmd}"
-                    )
-                )
-            )
+            heading = f"# {name}: call through the entry point (needs server reflection)"
+            steps.append(fmt("{}\n{}", heading, route.grpcurl_command))
             for b in route.backends:
                 steps.append(
                     f"# {name} -> {b.name}: Service port and route backend port must match "

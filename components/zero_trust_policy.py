@@ -650,6 +650,9 @@ class ZeroTrustPolicyArgs(ArgsModel):
     """Namespaces allowed to scrape the Linkerd proxies' admin port 4191, e.g. `linkerd-viz`
     or your Prometheus namespace (default none: closed, so `linkerd viz` shows no traffic
     metrics until you add its namespace). Needs a meshed namespace or meshed services."""
+    name_prefix: str | None = None
+    """Prefix of the generated NetworkPolicy names and of their `app.kubernetes.io/part-of`
+    label (default: the component's name). Plain: the names are known when the program runs."""
     raw_policies: tuple[RawNetworkPolicy, ...] = ()
     """Extra NetworkPolicies written rule by rule (default none). The list is plain (each entry
     is one NetworkPolicy); values inside the rules may be Outputs."""
@@ -1055,10 +1058,12 @@ def plan_policies(
     problems: list[str] = []
     deferred = _Deferred()
     deferred.wait_for(args)
+    prefix = args.name_prefix if args.name_prefix is not None else name
     try:
-        check_dns_subdomain(name, what="ZeroTrustPolicy name")
+        check_dns_subdomain(prefix, what="ZeroTrustPolicy name")
     except ValueError as exc:
-        problems.append(f"name: got {name!r}; it prefixes the NetworkPolicy names, and {exc}")
+        field = "name_prefix" if args.name_prefix is not None else "name"
+        problems.append(f"{field}: got {prefix!r}; it prefixes the NetworkPolicy names, and {exc}")
     ns = args.namespace
     scope = _Scope(ns, deferred)
     ns_meshed = _mesh_state(mesh, scope, problems)
@@ -1210,14 +1215,14 @@ def plan_policies(
             "never become ready without it. Add a raw egress rule to your DNS servers."
         )
 
-    managed = {"app.kubernetes.io/managed-by": "grpc-kube", "app.kubernetes.io/part-of": name}
+    managed = {"app.kubernetes.io/managed-by": "grpc-kube", "app.kubernetes.io/part-of": prefix}
     # The namespace every object is sent with: it resolves only once the checks of values that
     # arrived as Outputs pass, so a bad one reaches no object.
     sent_ns = deferred.guard(ns, where=where)
     names: list[tuple[str, str]] = []  # (Kubernetes name, what generated it)
 
     def policy(suffix: str, spec: Any) -> tuple[str, dict[str, Any]]:
-        k8s_name = f"{name}-{suffix}"
+        k8s_name = f"{prefix}-{suffix}"
         names.append((k8s_name, "generated"))
         return suffix, {
             "apiVersion": "networking.k8s.io/v1",
