@@ -44,9 +44,9 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 # The greeter shares the helloworld descriptors with grpc-lb-check (components/_helloworld.py)
 # but imports that one file as a top-level module, never the `components` package: the
 # package's __init__ pulls in Pulumi, which the container image does not ship. The image has
-# /app/components/ beside this file; a checkout has it two levels up.
+# /app/grpc_kube/ beside this file; a checkout has it in components/ two levels up.
 _HERE = Path(__file__).resolve().parent
-for _dir in (_HERE / "components", _HERE.parent.parent / "components"):
+for _dir in (_HERE / "grpc_kube", _HERE.parent.parent / "components"):
     if (_dir / "_helloworld.py").is_file():
         sys.path.insert(0, str(_dir))
         break
