@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "client_settings_policy_object": ".grpc_gateway",
     "grpc_route_object": ".grpc_gateway",
     "GatewayRef": ".grpc_gateway",
+    "InstallArgs": "._helm",
     "GrpcRoute": ".grpc_route",
     "GrpcRouteArgs": ".grpc_route",
     "IngressControllerRef": ".nginx_ingress_controller",
@@ -96,6 +97,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py keeps it in sync
+    from ._helm import InstallArgs as InstallArgs
     from ._validation import FieldError as FieldError
     from ._validation import InvalidArgumentError as InvalidArgumentError
     from .certificates import Certificate as Certificate

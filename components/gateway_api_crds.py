@@ -19,22 +19,26 @@ same manifest created:
 
 (the URL of the installed `version`, or the `manifest` mirror given).
 
-`manifest` accepts a `pulumi.Input` (e.g. the URL of a mirror another resource publishes);
-`version` stays plain: it picks the default manifest and LinkerdControlPlane compares it with the
-release Linkerd documents when the program runs.
+`manifest` accepts a `pulumi.Input` (e.g. the URL of a mirror another resource publishes, or a
+local copy of the file where GitHub is out of reach); `version` stays plain: it picks the default
+manifest and LinkerdControlPlane compares it with the release Linkerd documents when the program
+runs. With `existing` the CRDs are already installed (e.g. by a platform team): nothing is
+applied, and `version` says which release they are.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pydantic
 
 from ._inputs import gate
 from ._ordering import Component
-from ._validation import ArgsModel, field_validator, validate_model
+from ._validation import ArgsModel, FieldError, field_validator, validate_model
 
 __all__ = [
     "GATEWAY_API_VERSION",
@@ -62,6 +66,10 @@ def standard_install_url(version: str) -> str:
 class GatewayApiCrdsArgs(ArgsModel):
     """Arguments of GatewayApiCrds. All optional."""
 
+    existing: bool = False
+    """The CRDs are already installed (e.g. by a platform team): apply nothing (default
+    False). `version` then says which release they are, for the components that compare it.
+    Plain: it decides whether anything is applied."""
     version: str = GATEWAY_API_VERSION
     """Gateway API release (default `v1.5.1`). `v1.6.1` is what Envoy Gateway v1.9.0 expects;
     Linkerd edge-26.8.3 documents 1.2.1-1.5.1 and ignores newer fields, so LinkerdControlPlane
@@ -69,8 +77,9 @@ class GatewayApiCrdsArgs(ArgsModel):
     accepted. Plain: it is compared when the program runs."""
     manifest: pulumi.Input[str] | None = None
     """Path or URL of the release's `standard-install.yaml` (default: the upstream release asset
-    on GitHub). Set it to a mirror when the machine running `pulumi up` cannot reach GitHub; it
-    must hold the same release as `version`."""
+    on GitHub). Set it to a mirror, or a local copy of the file, when the machine running
+    `pulumi up` cannot reach GitHub; it must hold the same release as `version`. A relative path
+    is read from the directory `pulumi` runs in (the project directory). Not with `existing`."""
 
     @field_validator("version")
     @classmethod
@@ -92,7 +101,25 @@ class GatewayApiCrdsArgs(ArgsModel):
                 "or URL such as 'https://mirror.example.com/v1.5.1/standard-install.yaml', or "
                 "leave it unset for the upstream release."
             )
+        if v is not None and "://" not in v and not os.path.isfile(v):
+            raise ValueError(
+                f"there is no file at {v!r} (looked for from {os.getcwd()!r}). Fix: give the "
+                "path of the release's standard-install.yaml, relative to the project directory "
+                "or absolute, or its URL."
+            )
         return v
+
+    # Plain fields only (a manifest Output counts as given), so it runs at once.
+    @pydantic.model_validator(mode="after")
+    def _existing(self) -> GatewayApiCrdsArgs:
+        if self.existing and self.manifest is not None:
+            raise FieldError(
+                "manifest",
+                self.manifest,
+                "existing is true, so nothing is applied and the manifest is never read. Fix: "
+                "remove manifest, or set existing: false to apply it.",
+            )
+        return self
 
 
 def _retained(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
@@ -107,17 +134,20 @@ def _retained(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformRes
 class GatewayApiCrds(Component):
     """The Gateway API standard CRDs of one release (and, since v1.5, the upstream
     `safe-upgrades` ValidatingAdmissionPolicy that ships in the same manifest). Retained on
-    delete: see the module documentation for removing them by hand."""
+    delete: see the module documentation for removing them by hand. With `existing`, the
+    description of CRDs the cluster already has."""
 
     args: GatewayApiCrdsArgs
     """The arguments, Outputs among them passed on only once they are checked."""
     version: str
     """The pinned release, e.g. `v1.5.1`."""
-    manifest: pulumi.Output[str]
+    existing: bool
+    """True when the CRDs were already installed (`existing`): nothing was applied here."""
+    manifest: pulumi.Output[str] | None
     """Where the manifest is read from (also what `kubectl delete -f` takes to remove the CRDs
-    by hand)."""
-    config_file: k8s.yaml.v2.ConfigFile
-    """The ConfigFile that applies the manifest."""
+    by hand); None with `existing`."""
+    config_file: k8s.yaml.v2.ConfigFile | None
+    """The ConfigFile that applies the manifest (None with `existing`)."""
 
     def __init__(
         self,
@@ -131,6 +161,12 @@ class GatewayApiCrds(Component):
         args = gate(args, where=where)
         self.args = args
         self.version = args.version
+        self.existing = args.existing
+        if self.existing:
+            self.manifest = None
+            self.config_file = None
+            self.register_outputs({"version": self.version})
+            return
         manifest = (
             args.manifest if args.manifest is not None else standard_install_url(args.version)
         )

@@ -645,7 +645,11 @@ class GrpcGateway(Component):
         self.controller = controller
         child = pulumi.ResourceOptions(parent=self)
 
+        # The Gateway needs its class (the controller's) and the Gateway API CRDs; with an
+        # existing controller only the CRDs may be created by this program.
         deps: list[pulumi.Resource] = [controller]
+        if controller.gateway_api_crds is not None:
+            deps.append(controller.gateway_api_crds)
         if args.create_namespace:
             level = pod_security_level(
                 args.pod_security, mesh=args.mesh, linkerd_cni=args.linkerd_cni

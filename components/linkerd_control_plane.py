@@ -15,6 +15,11 @@ Validity hours, cluster networks and the external PEMs accept `pulumi.Input`s (a
 arrives as a secret Output stays secret in the chart values). The switches that decide what is
 installed (`high_availability`, `cni_enabled`, `create_namespace`, the presence of
 `external_identity`) and the inbound policy stay plain.
+
+`install` picks where the two charts come from (upstream, a mirror, a local copy), or, with
+`install.existing`, a Linkerd the cluster already runs: nothing is installed (no namespace,
+charts or certificates; the cluster's identity is used), and the component still describes the
+control plane (namespace, pods, `cni_enabled`) for meshed namespaces, policies and authorization.
 """
 
 from __future__ import annotations
@@ -25,9 +30,18 @@ from typing import Annotated, Any, Literal, get_args
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pydantic
 from pydantic import AfterValidator, ConfigDict, ValidationInfo
 
-from ._helm import deep_merge
+from ._helm import (
+    InstallArgs,
+    UpstreamChart,
+    check_local_charts,
+    deep_merge,
+    ignored_when_existing,
+    local_chart_warnings,
+    release_chart_args,
+)
 from ._inputs import gate, is_output, lift
 from ._namespaces import namespace_metadata, pod_security_level
 from ._ordering import Component
@@ -70,6 +84,17 @@ LINKERD_VERSION = "edge-26.8.3"
 LINKERD_CHART_VERSION = "2026.8.3"
 """Edge chart versions follow YYYY.M.N: release edge-26.8.3 is chart version 2026.8.3."""
 LINKERD_HELM_REPO = "https://helm.linkerd.io/edge"
+LINKERD_CRDS_CHART = UpstreamChart(
+    name="linkerd-crds", version=LINKERD_CHART_VERSION, repository=LINKERD_HELM_REPO
+)
+LINKERD_CONTROL_PLANE_CHART = UpstreamChart(
+    name="linkerd-control-plane", version=LINKERD_CHART_VERSION, repository=LINKERD_HELM_REPO
+)
+LINKERD_CHARTS = (LINKERD_CRDS_CHART, LINKERD_CONTROL_PLANE_CHART)
+"""Both charts come from one `install`: a local `chart` is the directory holding both, an
+`oci://` chart the registry path both are pushed under, a `repository` serves both."""
+# The fields that describe a control plane, installed here or already running.
+FACTS = ("cni_enabled",)
 LINKERD_NAMESPACE = "linkerd"
 """Fixed: mesh identities (`<sa>.<ns>.serviceaccount.identity.linkerd.cluster.local`, see
 PeerRef.mesh_identity) contain the control plane's namespace."""
@@ -248,6 +273,15 @@ ClusterNetwork = Annotated[str, AfterValidator(_cluster_network)]
 class LinkerdControlPlaneArgs(ArgsModel):
     """Arguments of LinkerdControlPlane. All optional."""
 
+    install: InstallArgs = InstallArgs()
+    """Where the two charts, `linkerd-crds` and `linkerd-control-plane` 2026.8.3, come from
+    (default: upstream's edge repository), or `existing: true` for a Linkerd the cluster
+    already runs (in the `linkerd` namespace): nothing is installed, no namespace, charts or
+    certificates (the cluster's identity is used), `cni_enabled` must describe it, and the
+    other fields are ignored. One location serves both charts: a local `chart` is a directory
+    holding both (`linkerd-crds/` and `linkerd-control-plane/`, or the `.tgz` files `helm pull`
+    writes), an `oci://` chart is the registry path both were pushed under (`<chart>/linkerd-
+    crds`, `<chart>/linkerd-control-plane`), a `repository` serves both."""
     identity: IdentityArgs = IdentityArgs()
     """Validity and early renewal of the generated trust anchor and issuer. Not allowed together
     with `external_identity=` (the external tool decides those)."""
@@ -263,7 +297,8 @@ class LinkerdControlPlaneArgs(ArgsModel):
     cni_enabled: bool = False
     """The linkerd2-cni plugin is already installed on every node (default False; this
     component does not install it). Then meshed pods get no `linkerd-init` container, which
-    needs NET_ADMIN and NET_RAW, so meshed namespaces can enforce Pod Security `restricted`."""
+    needs NET_ADMIN and NET_RAW, so meshed namespaces can enforce Pod Security `restricted`.
+    With `install.existing`: whether the existing Linkerd runs with the CNI plugin."""
     default_inbound_policy: InboundPolicy = "all-unauthenticated"
     """Cluster-wide default for pods whose namespace/pod sets no policy (default
     `all-unauthenticated`, Linkerd's own default: meshing alone then breaks no caller).
@@ -279,6 +314,12 @@ class LinkerdControlPlaneArgs(ArgsModel):
     """Create the `linkerd` namespace with the labels Linkerd needs (default True). Set False
     when it already exists, e.g. created first so cert-manager can write the issuer Secret into
     it; give it `control_plane_namespace_metadata(cni_enabled)`."""
+
+    # Plain fields only, so it runs at once even when other fields hold Outputs.
+    @pydantic.model_validator(mode="after")
+    def _local_charts(self) -> LinkerdControlPlaneArgs:
+        check_local_charts(self.install, LINKERD_CHARTS)
+        return self
 
     # Each entry is checked on its own (ClusterNetwork), so every bad one is reported.
     @field_validator("cluster_networks")
@@ -458,7 +499,8 @@ def _external_identity_problems(ext: ExternalIdentity) -> list[str]:
 
 class LinkerdControlPlane(Component):
     """Linkerd edge-26.8.3: Gateway API CRDs, the `linkerd` namespace, `linkerd-crds`,
-    `linkerd-control-plane`, and (by default) its trust anchor and identity issuer."""
+    `linkerd-control-plane`, and (by default) its trust anchor and identity issuer; or, with
+    `install.existing`, the description of a Linkerd the cluster already runs."""
 
     args: LinkerdControlPlaneArgs
     """The arguments, Outputs among them passed on only once they are checked."""
@@ -470,24 +512,31 @@ class LinkerdControlPlane(Component):
     cni_enabled: bool
     """Whether meshed pods rely on the linkerd2-cni plugin (a plain switch)."""
     high_availability: bool
-    """Whether the HA values are set (a plain switch)."""
-    identity_mode: Literal["generated", "external"]
-    """`generated`: trust anchor and issuer made here; `external`: ExternalIdentity."""
-    gateway_api_crds: GatewayApiCrds
-    """The Gateway API CRDs installed before Linkerd (given, or created here)."""
+    """Whether the HA values are set (a plain switch; False with `install.existing`)."""
+    existing: bool
+    """True when Linkerd was already installed (`install.existing`): nothing was installed
+    here."""
+    identity_mode: Literal["generated", "external", "existing"]
+    """`generated`: trust anchor and issuer made here; `external`: ExternalIdentity;
+    `existing`: the identity of a Linkerd already installed (`install.existing`)."""
+    gateway_api_crds: GatewayApiCrds | None
+    """The Gateway API CRDs installed before Linkerd (given, or created here); with
+    `install.existing` the ones given, or None."""
     trust_anchor_pem: pulumi.Output[str] | None
     """The trust anchor certificate (public PEM; hand it to `linkerd check --identity-...` or
-    other clusters). None with an external identity that brings no PEM."""
+    other clusters). None with an external identity that brings no PEM, and with
+    `install.existing`."""
     issuer_expiry: pulumi.Output[str] | None
-    """When the generated issuer expires (RFC 3339). None with an external identity."""
+    """When the generated issuer expires (RFC 3339). None with an external identity, and with
+    `install.existing`."""
     trust_anchor: CertificateAuthority | None
-    """The generated trust anchor (None with an external identity)."""
+    """The generated trust anchor (None with an external identity or `install.existing`)."""
     issuer: Certificate | None
-    """The generated identity issuer (None with an external identity)."""
-    crds_release: k8s.helm.v3.Release
-    """The `linkerd-crds` Helm release."""
-    release: k8s.helm.v3.Release
-    """The `linkerd-control-plane` Helm release."""
+    """The generated identity issuer (None with an external identity or `install.existing`)."""
+    crds_release: k8s.helm.v3.Release | None
+    """The `linkerd-crds` Helm release (None with `install.existing`)."""
+    release: k8s.helm.v3.Release | None
+    """The `linkerd-control-plane` Helm release (None with `install.existing`)."""
 
     def __init__(
         self,
@@ -507,7 +556,13 @@ class LinkerdControlPlane(Component):
                 "GatewayApiCrds object that installs the CRDs. Fix: pass a GatewayApiCrds, or "
                 "None to have the control plane install its own."
             )
-        if external_identity is not None:
+        if external_identity is not None and args.install.existing:
+            problems.append(
+                "external_identity: given, but install.existing is set, so nothing is installed "
+                "and the existing Linkerd keeps its own identity. Fix: remove external_identity, "
+                "or unset install.existing."
+            )
+        elif external_identity is not None:
             if not isinstance(external_identity, ExternalIdentity):
                 problems.append(
                     f"external_identity: got {type(external_identity).__name__}. Fix: pass "
@@ -539,8 +594,9 @@ class LinkerdControlPlane(Component):
         args = gate(args, where=where)
         self.args = args
         self.namespace = LINKERD_NAMESPACE
+        self.existing = args.install.existing
         self.cni_enabled = args.cni_enabled
-        self.high_availability = args.high_availability
+        self.high_availability = args.high_availability and not self.existing
         self.peer = PeerRef(
             namespace=LINKERD_NAMESPACE,
             # On the identity, destination and proxy-injector pods alike (chart templates).
@@ -550,6 +606,12 @@ class LinkerdControlPlane(Component):
             ports=CONTROL_PLANE_PORTS,
         )
 
+        if self.existing:
+            self._describe_existing(args, where, gateway_api_crds)
+            return
+
+        for warning in local_chart_warnings(args.install, LINKERD_CHARTS, where=where):
+            pulumi.log.warn(warning, resource=self)
         if gateway_api_crds is None:
             gateway_api_crds = GatewayApiCrds(
                 f"{name}-gateway-api-crds",
@@ -578,9 +640,7 @@ class LinkerdControlPlane(Component):
         self.crds_release = k8s.helm.v3.Release(
             f"{name}-crds",
             name="linkerd-crds",
-            chart="linkerd-crds",
-            version=LINKERD_CHART_VERSION,
-            repository_opts={"repo": LINKERD_HELM_REPO},
+            **release_chart_args(args.install, LINKERD_CRDS_CHART, bundled=True),
             namespace=LINKERD_NAMESPACE,
             # The Gateway API CRDs come from GatewayApiCrds, shared with the gateway; two owners
             # of the same CRDs fight on every upgrade.
@@ -602,9 +662,7 @@ class LinkerdControlPlane(Component):
         self.release = k8s.helm.v3.Release(
             f"{name}-control-plane",
             name="linkerd-control-plane",
-            chart="linkerd-control-plane",
-            version=LINKERD_CHART_VERSION,
-            repository_opts={"repo": LINKERD_HELM_REPO},
+            **release_chart_args(args.install, LINKERD_CONTROL_PLANE_CHART, bundled=True),
             namespace=LINKERD_NAMESPACE,
             values=values,
             # First installs pull several images; the default 300 s is tight for HA.
@@ -618,6 +676,26 @@ class LinkerdControlPlane(Component):
         if self.issuer_expiry is not None:
             outputs["issuer_expiry"] = self.issuer_expiry
         self.register_outputs(outputs)
+
+    def _describe_existing(
+        self, args: LinkerdControlPlaneArgs, where: str, crds: GatewayApiCrds | None
+    ) -> None:
+        """A Linkerd the cluster already runs: nothing is registered; what other components
+        read (namespace, peer, cni_enabled) is already set from the arguments."""
+        ignored = ignored_when_existing(args, FACTS, where=where)
+        if ignored:
+            pulumi.log.warn(ignored, resource=self)
+        # Given CRDs are kept for whoever reads them; none are installed for a Linkerd that
+        # already runs (its policy controller read the route kinds when it started).
+        self.gateway_api_crds = crds
+        self.identity_mode = "existing"
+        self.trust_anchor = None
+        self.issuer = None
+        self.trust_anchor_pem = None
+        self.issuer_expiry = None
+        self.crds_release = None
+        self.release = None
+        self.register_outputs({"namespace": self.namespace})
 
     def _generated_identity(self, name: str, ident: IdentityArgs) -> dict[str, Any]:
         child = pulumi.ResourceOptions(parent=self)

@@ -9,6 +9,10 @@ the NGINX data plane users of ingress-nginx already know.
 The chart needs the Gateway API standard CRDs first (GatewayApiCrds, shared with Linkerd). Each
 Gateway then gets its own NGINX data plane Deployment and Service in the Gateway's namespace,
 created by the NGF control plane (see GrpcGateway).
+
+`install` picks where the chart comes from (upstream, a mirror, a local copy), or, with
+`install.existing`, an NGINX Gateway Fabric the cluster already runs: nothing is installed, and
+the component describes it (`gateway_class_name`, `namespace`) for GrpcGateway.
 """
 
 from __future__ import annotations
@@ -18,8 +22,17 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pydantic
 
-from ._helm import deep_merge
+from ._helm import (
+    InstallArgs,
+    UpstreamChart,
+    check_local_charts,
+    deep_merge,
+    ignored_when_existing,
+    local_chart_warnings,
+    release_chart_args,
+)
 from ._inputs import gate, lift
 from ._namespaces import namespace_metadata
 from ._ordering import Component
@@ -31,6 +44,9 @@ __all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGateway
 NGF_CHART = "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
 NGF_CHART_VERSION = "2.6.7"
 NGF_GATEWAY_API_VERSION = "v1.5.1"
+UPSTREAM = UpstreamChart(name="nginx-gateway-fabric", version=NGF_CHART_VERSION, oci=NGF_CHART)
+# The fields that describe an NGF, installed here or already running (`install.existing`).
+FACTS = ("namespace", "gateway_class_name")
 # Chart values the component derives from its fields (value path -> field).
 _OWNED_VALUES = {
     "nginxGateway.gatewayClassName": "gateway_class_name",
@@ -45,12 +61,18 @@ _MISSING = object()
 class NginxGatewayFabricArgs(ArgsModel):
     """Arguments of NginxGatewayFabric."""
 
+    install: InstallArgs = InstallArgs()
+    """Where chart 2.6.7 comes from (default: upstream's OCI registry; `repository` is then a
+    Helm repository serving `nginx-gateway-fabric`), or `existing: true` for an NGINX Gateway
+    Fabric the cluster already runs: nothing is installed, `gateway_class_name` (and
+    `namespace`) must describe it, and the other fields are ignored."""
     namespace: pulumi.Input[str] = "nginx-gateway"
     """Namespace of the control plane (default `nginx-gateway`, upstream's)."""
     release_name: pulumi.Input[str] = "ngf"
     """Helm release name (default `ngf`)."""
     gateway_class_name: pulumi.Input[str] = "nginx"
-    """GatewayClass the chart creates and Gateways name (default `nginx`, upstream's)."""
+    """GatewayClass the chart creates and Gateways name (default `nginx`, upstream's). With
+    `install.existing`: the GatewayClass the existing NGF serves."""
     high_availability: pulumi.Input[bool] = False
     """Two control-plane replicas with leader election and two NGINX data-plane replicas per
     Gateway (default False: one of each)."""
@@ -97,16 +119,32 @@ class NginxGatewayFabricArgs(ArgsModel):
                 )
         return v
 
+    # Plain fields only, so it runs at once even when other fields hold Outputs.
+    @pydantic.model_validator(mode="after")
+    def _local_chart(self) -> NginxGatewayFabricArgs:
+        check_local_charts(self.install, (UPSTREAM,))
+        return self
+
 
 class NginxGatewayFabric(Component):
-    """The NGINX Gateway Fabric control plane and its GatewayClass."""
+    """The NGINX Gateway Fabric control plane and its GatewayClass; or, with
+    `install.existing`, the description of one the cluster already runs."""
 
+    args: NginxGatewayFabricArgs
+    """The arguments, Outputs among them passed on only once they are checked."""
+    existing: bool
+    """True when NGF was already installed (`install.existing`): nothing was installed here."""
     namespace: pulumi.Output[str]
     """The control plane's namespace."""
     gateway_class_name: pulumi.Output[str]
     """The GatewayClass Gateways name (GrpcGateway reads it from `args`, plain when given
     plain, to name the data plane)."""
-    release: k8s.helm.v3.Release
+    gateway_api_crds: GatewayApiCrds
+    """The Gateway API CRDs the Gateways are stored in."""
+    values: Any
+    """The chart values sent (None with `install.existing`)."""
+    release: k8s.helm.v3.Release | None
+    """The Helm release (None with `install.existing`)."""
 
     def __init__(
         self,
@@ -125,7 +163,10 @@ class NginxGatewayFabric(Component):
                 f"{type(gateway_api_crds).__name__}."
             )
         super().__init__("NginxGatewayFabric", name, opts)
-        if gateway_api_crds.version != NGF_GATEWAY_API_VERSION:
+        self.existing = args.install.existing
+        self.gateway_api_crds = gateway_api_crds
+        # An existing NGF's version is not known here, so there is nothing to compare.
+        if not self.existing and gateway_api_crds.version != NGF_GATEWAY_API_VERSION:
             pulumi.log.warn(
                 f"NGINX Gateway Fabric {NGF_CHART_VERSION} is built against Gateway API "
                 f"{NGF_GATEWAY_API_VERSION}, but the CRDs installed are "
@@ -138,7 +179,19 @@ class NginxGatewayFabric(Component):
         self.args = args
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.gateway_class_name = pulumi.Output.from_input(args.gateway_class_name)
+        outputs = {"namespace": self.namespace, "gateway_class_name": self.gateway_class_name}
 
+        if self.existing:
+            self.values = None
+            self.release = None
+            ignored = ignored_when_existing(args, FACTS, where=where)
+            if ignored:
+                pulumi.log.warn(ignored, resource=self)
+            self.register_outputs(outputs)
+            return
+
+        for warning in local_chart_warnings(args.install, (UPSTREAM,), where=where):
+            pulumi.log.warn(warning, resource=self)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             # The chart's control plane and cert-generator Job meet `restricted` (checked in the
@@ -164,8 +217,7 @@ class NginxGatewayFabric(Component):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=args.release_name,
-            chart=NGF_CHART,
-            version=NGF_CHART_VERSION,
+            **release_chart_args(args.install, UPSTREAM),
             namespace=args.namespace,
             values=self.values,
             # The chart's crds/ holds NGF's own CRDs (NginxProxy, policies); the Gateway API
@@ -174,6 +226,4 @@ class NginxGatewayFabric(Component):
             atomic=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, gateway_api_crds]),
         )
-        self.register_outputs(
-            {"namespace": self.namespace, "gateway_class_name": self.gateway_class_name}
-        )
+        self.register_outputs(outputs)

@@ -8,6 +8,11 @@ webhook certificate is made by Helm hook Jobs, which `helm.v4.Chart` skips.
 
 ingress-nginx is retired upstream (best-effort maintenance ended in March 2026, 4.15.1 is the
 final chart); the component says so at every deployment and points to the Gateway API path.
+
+`install` picks where the chart comes from (upstream, a mirror, a local copy), or, with
+`install.existing`, a controller the cluster already runs: nothing is installed, and the
+component describes that controller from its arguments (namespace, release name, IngressClass,
+mesh), so GrpcIngress and the policies come out as if it had installed it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pydantic
 
+from ._helm import (
+    InstallArgs,
+    UpstreamChart,
+    check_local_charts,
+    ignored_when_existing,
+    local_chart_warnings,
+    release_chart_args,
+)
 from ._inputs import fmt, gate, is_output, lift
 from ._namespaces import (
     PodSecurityLevel,
@@ -55,6 +68,11 @@ __all__ = [
 CHART = "ingress-nginx"
 CHART_VERSION = "4.15.1"
 CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
+UPSTREAM = UpstreamChart(name=CHART, version=CHART_VERSION, repository=CHART_REPO)
+
+# The fields that describe a controller, installed here or already running (`install.existing`):
+# what the component reports (ref, peer, names) is computed from these alone.
+FACTS = ("namespace", "release_name", "ingress_class", "mesh", "client_body_timeout_seconds")
 
 RETIREMENT_WARNING = (
     "ingress-nginx was retired upstream in March 2026: chart 4.15.1 (controller v1.15.1) is the "
@@ -104,12 +122,21 @@ def _selector_labels(release_name: str) -> dict[str, str]:
 class NginxIngressControllerArgs(ArgsModel):
     """Arguments of NginxIngressController. Every field has a default."""
 
+    install: InstallArgs = InstallArgs()
+    """Where chart 4.15.1 comes from (default: the upstream repository), or `existing: true`
+    for a controller the cluster already runs: then nothing is installed, and `namespace`,
+    `release_name`, `ingress_class`, `mesh` and `client_body_timeout_seconds` must describe
+    that controller (they give its pods' labels and ServiceAccount as the chart names them);
+    the other fields are ignored. A controller installed otherwise than with this chart:
+    give GrpcIngress an IngressControllerRef instead."""
     namespace: pulumi.Input[str] = "ingress-nginx"
     """Namespace the component creates for the controller (default `ingress-nginx`, the
-    upstream convention). It must not exist yet: the component owns it."""
+    upstream convention). It must not exist yet: the component owns it. With
+    `install.existing`: the namespace the controller runs in."""
     release_name: pulumi.Input[str] = "ingress-nginx"
     """Helm release name (default `ingress-nginx`). The chart derives object names from it:
-    with the default, the controller Service is `ingress-nginx-controller`."""
+    with the default, the controller Service is `ingress-nginx-controller`. With
+    `install.existing`: the release name the controller was installed with."""
     ingress_class: pulumi.Input[str] = "nginx"
     """Name of the IngressClass the chart creates and Ingresses select with `ingressClassName`
     (default `nginx`, as in the founding example). Two controllers in one cluster need two
@@ -133,7 +160,8 @@ class NginxIngressControllerArgs(ArgsModel):
     exits, so the Job never completes). GrpcIngresses (GRPC, ClusterIP backends) on a meshed
     controller get `service-upstream: "true"`, so Linkerd balances every call. Plain: it
     decides the pod annotations, the namespace's Pod Security level and what each GrpcIngress
-    writes, all before the program's resources are known."""
+    writes, all before the program's resources are known. With `install.existing`: whether
+    the existing controller's pods run a Linkerd proxy."""
     linkerd_cni: bool = False
     """Whether the Linkerd CNI plugin is installed (default False). It only matters with
     `mesh`: without it Linkerd adds a `linkerd-init` container that needs NET_ADMIN and
@@ -267,6 +295,11 @@ class NginxIngressControllerArgs(ArgsModel):
     # Reads plain fields only, so it runs at once even when other fields hold Outputs
     # (`._validation.model_validator` would wait for every Output to resolve).
     @pydantic.model_validator(mode="after")
+    def _local_chart(self) -> NginxIngressControllerArgs:
+        check_local_charts(self.install, (UPSTREAM,))
+        return self
+
+    @pydantic.model_validator(mode="after")
     def _mesh_and_pod_security(self) -> NginxIngressControllerArgs:
         init_container = self.mesh and not self.linkerd_cni
         refused = self.pod_security is not None and not admits_linkerd_init(self.pod_security)
@@ -356,7 +389,8 @@ class IngressControllerRef(ArgsModel):
 
 
 class NginxIngressController(Component):
-    """ingress-nginx (Helm release) in its own namespace, tuned for gRPC."""
+    """ingress-nginx (Helm release) in its own namespace, tuned for gRPC; or, with
+    `install.existing`, the description of a controller the cluster already runs."""
 
     ref: IngressControllerRef
     """The controller as GrpcIngress takes it (values are Outputs where the arguments were)."""
@@ -379,9 +413,16 @@ class NginxIngressController(Component):
     """The controller-wide `client-body-timeout`."""
     selector_labels: pulumi.Output[dict[str, str]]
     """The labels that select the controller pods."""
-    release: k8s.helm.v3.Release
-    release_status: pulumi.Output[Any]
-    """The Helm release status (name, namespace, revision, status) once installed."""
+    existing: bool
+    """True when the controller was already installed (`install.existing`): nothing was
+    installed here."""
+    values: dict[str, Any] | None
+    """The chart values sent (None with `install.existing`)."""
+    release: k8s.helm.v3.Release | None
+    """The Helm release (None with `install.existing`)."""
+    release_status: pulumi.Output[Any] | None
+    """The Helm release status (name, namespace, revision, status) once installed (None with
+    `install.existing`)."""
 
     def __init__(
         self,
@@ -409,26 +450,37 @@ class NginxIngressController(Component):
             client_body_timeout_seconds=args.client_body_timeout_seconds,
         )
         self.peer = self.ref.peer
+        self.existing = args.install.existing
 
-        level = pod_security_level(args.pod_security, mesh=args.mesh, linkerd_cni=args.linkerd_cni)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=namespace_metadata(args.namespace, enforce=level),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.values = self.helm_values(args)
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name=args.release_name,
-            chart=CHART,
-            version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=args.namespace,
-            create_namespace=False,
-            values=self.values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
-        )
-        self.release_status = self.release.status
+        if self.existing:
+            self.values = None
+            self.release = None
+            self.release_status = None
+            ignored = ignored_when_existing(args, FACTS, where=where)
+            if ignored:
+                pulumi.log.warn(ignored, resource=self)
+        else:
+            for warning in local_chart_warnings(args.install, (UPSTREAM,), where=where):
+                pulumi.log.warn(warning, resource=self)
+            level = pod_security_level(
+                args.pod_security, mesh=args.mesh, linkerd_cni=args.linkerd_cni
+            )
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata=namespace_metadata(args.namespace, enforce=level),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.values = self.helm_values(args)
+            self.release = k8s.helm.v3.Release(
+                f"{name}-release",
+                name=args.release_name,
+                **release_chart_args(args.install, UPSTREAM),
+                namespace=args.namespace,
+                create_namespace=False,
+                values=self.values,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+            self.release_status = self.release.status
         self.ingress_class = pulumi.Output.from_input(args.ingress_class)
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.release_name = pulumi.Output.from_input(args.release_name)
@@ -439,13 +491,10 @@ class NginxIngressController(Component):
         )
         self.selector_labels = pulumi.Output.from_input(selector)
         pulumi.log.warn(RETIREMENT_WARNING, resource=self)
-        self.register_outputs(
-            {
-                "ingress_class": self.ingress_class,
-                "namespace": self.namespace,
-                "release_status": self.release_status,
-            }
-        )
+        outputs: dict[str, Any] = {"ingress_class": self.ingress_class, "namespace": self.namespace}
+        if self.release_status is not None:
+            outputs["release_status"] = self.release_status
+        self.register_outputs(outputs)
 
     @staticmethod
     def helm_values(args: NginxIngressControllerArgs) -> dict[str, Any]:

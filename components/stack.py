@@ -34,7 +34,7 @@ from ._validation import (
     validate_model,
 )
 from .certificates import CertificateAuthority, CertificateAuthorityArgs, renewal_window_problem
-from .gateway_api_crds import GatewayApiCrds
+from .gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
 from .grpc_gateway import GrpcGateway, GrpcGatewayArgs
 from .grpc_ingress import GATEWAY_PATH_REFUSED, GrpcIngress, GrpcIngressArgs
 from .grpc_route import GrpcRoute, GrpcRouteArgs
@@ -266,6 +266,10 @@ class StackConfig(ArgsModel):
     """Which service may call which (drives NetworkPolicies and mesh authorization)."""
     policies: PoliciesConfig = PoliciesConfig()
     """NetworkPolicies."""
+    gateway_api_crds: GatewayApiCrdsArgs = GatewayApiCrdsArgs()
+    """The Gateway API CRDs, installed once for Linkerd and the gateway when the stack installs
+    Linkerd or takes the gateway-api path (default: the pinned upstream release; `existing:
+    true` when the cluster already has them, `manifest` for a mirror)."""
 
     def problems(self) -> list[str]:
         """Cross-key problems, each `path: what is wrong. Fix: ...`."""
@@ -516,9 +520,13 @@ class GrpcPlatform(Component):
         via = config.ingress.via if config.ingress else None
 
         crds = None
-        if config.mesh is not None or via == "gateway-api":
-            # One owner for the Gateway API CRDs: Linkerd and the gateway both read them.
-            crds = GatewayApiCrds(self._child_name("gateway-api"), opts=self._child_opts())
+        installs_linkerd = config.mesh is not None and not config.mesh.install.existing
+        if installs_linkerd or via == "gateway-api":
+            # One owner for the Gateway API CRDs: Linkerd and the gateway both read them. An
+            # existing Linkerd read them when it started: the stack has nothing to add for it.
+            crds = GatewayApiCrds(
+                self._child_name("gateway-api"), config.gateway_api_crds, opts=self._child_opts()
+            )
         if config.mesh is not None:
             cp_args = LinkerdControlPlaneArgs(
                 **config.mesh.model_dump(exclude={"authorization"}, exclude_unset=True)
@@ -621,6 +629,9 @@ class GrpcPlatform(Component):
             gw_wait = (
                 [out.namespaces[gw_args.namespace]] if gw_args.namespace in out.namespaces else []
             )
+            # The Gateway is an object of the CRDs: an installed controller's release waits for
+            # them, an existing one installs nothing that would.
+            gw_wait.append(crds)
             out.gateway = GrpcGateway(
                 self._child_name("grpc-gateway"),
                 gw_args,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -31,6 +32,7 @@ from grpc_kube.grpc_gateway import (
     grpc_route_object,
     nginx_size,
 )
+from grpc_kube.grpc_route import GrpcRoute, GrpcRouteArgs
 from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
 from grpc_kube.nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabricArgs
 from grpc_kube.testing import run_program
@@ -942,3 +944,116 @@ def test_the_listener_certificate_keeps_its_earlier_name_as_an_alias() -> None:
     assert isinstance(alias, pulumi.Alias) and alias.name == "grpc-gateway-cert"
     assert transform(args("grpc-kube:index:Certificate", "other-tls-certificate")) is None
     assert transform(args("grpc-kube:index:TlsSecret", "grpc-gateway-tls")) is None
+
+
+# --- NGF: where the chart comes from, or one the cluster already runs ---------------------------
+
+
+def _gateway_program(
+    ngf_args: dict[str, Any], crds_args: dict[str, Any] | None = None
+) -> Callable[[], None]:
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api", crds_args)
+        ngf = NginxGatewayFabric("ngf", ngf_args, gateway_api_crds=crds)
+        gw = GrpcGateway(
+            "grpc-gateway",
+            GrpcGatewayArgs(hostnames=("grpc.example.com",), route_namespaces=("demo",), mesh=True),
+            controller=ngf,
+        )
+        svc = GrpcService("greeter", GrpcServiceArgs(image="r/greeter:1.0.0", namespace="demo"))
+        GrpcRoute("greeter", GrpcRouteArgs(host="grpc.example.com"), service=svc, gateway=gw)
+
+    return program
+
+
+def test_an_existing_ngf_installs_nothing_and_the_gateway_comes_out_the_same() -> None:
+    facts = {"namespace": "edge-gateway", "gateway_class_name": "edge"}
+    installed = run_program(_gateway_program(facts))
+    existing = run_program(_gateway_program({**facts, "install": {"existing": True}}))
+    assert existing.of_type(RELEASE) == []
+    namespaces = [
+        o["metadata"]["name"]
+        for o in (o for o in existing.kubernetes_objects() if o["kind"] == "Namespace")
+    ]
+    assert namespaces == ["grpc-gateway"]  # the Gateway's own, not NGF's
+    ngf = existing.one("grpc-kube:index:NginxGatewayFabric")
+    assert existing.children_of(ngf) == []
+    # Every object GrpcGateway and GrpcRoute send is the same as on an NGF installed here.
+    without_ngf_namespace = [
+        o
+        for o in installed.kubernetes_objects()
+        if (o["kind"], o["metadata"]["name"]) != ("Namespace", "edge-gateway")
+    ]
+    assert existing.kubernetes_objects() == without_ngf_namespace
+    assert existing.kube("Gateway")["spec"]["gatewayClassName"] == "edge"
+    assert {o["kind"] for o in existing.kubernetes_objects()} >= {"Gateway", "GRPCRoute"}
+
+
+def test_an_existing_ngf_reports_its_facts_and_warns_about_install_settings() -> None:
+    made: dict[str, Any] = {}
+
+    def program() -> None:
+        crds = GatewayApiCrds("gateway-api", GatewayApiCrdsArgs(version="v1.6.1"))
+        made["ngf"] = NginxGatewayFabric(
+            "ngf",
+            {"install": {"existing": True}, "gateway_class_name": "edge", "telemetry": True},
+            gateway_api_crds=crds,
+        )
+        made["ngf"].gateway_class_name.apply(lambda v: made.__setitem__("class", v))
+        made["ngf"].namespace.apply(lambda v: made.__setitem__("namespace", v))
+
+    rec = run_program(program)
+    ngf = made["ngf"]
+    assert ngf.existing is True and ngf.release is None and ngf.values is None
+    assert (made["class"], made["namespace"]) == ("edge", "nginx-gateway")
+    assert ngf.gateway_api_crds.version == "v1.6.1"
+    # Nothing compares an existing NGF's (unknown) version with the CRDs; the ignored setting
+    # is reported.
+    assert not any("built against" in w for w in rec.warnings), rec.warnings
+    (warning,) = rec.warnings
+    assert "telemetry is ignored" in warning and "gateway_class_name" in warning
+
+
+def test_ngf_from_an_oci_mirror_a_repository_mirror_or_a_local_chart(tmp_path: Path) -> None:
+    def release(install: dict[str, Any]) -> dict[str, Any]:
+        def program() -> None:
+            NginxGatewayFabric("ngf", {"install": install}, gateway_api_crds=GatewayApiCrds("g"))
+
+        inputs: dict[str, Any] = run_program(program).one(RELEASE).inputs
+        return inputs
+
+    mirror = "oci://registry.example.com/nginx/charts/nginx-gateway-fabric"
+    r = release({"chart": mirror})
+    assert (r["chart"], r["version"], "repositoryOpts" in r) == (mirror, "2.6.7", False)
+    r = release({"repository": "https://charts.example.com/nginx"})
+    assert (r["chart"], r["version"]) == ("nginx-gateway-fabric", "2.6.7")
+    assert r["repositoryOpts"] == {"repo": "https://charts.example.com/nginx"}
+    chart = tmp_path / "nginx-gateway-fabric"
+    chart.mkdir()
+    (chart / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: nginx-gateway-fabric\nversion: 2.6.7\n"
+    )
+    r = release({"chart": str(chart)})
+    assert r["chart"] == str(chart) and "version" not in r and "repositoryOpts" not in r
+    # The directory holding it (as `helm pull --untar -d` leaves it) works too.
+    assert release({"chart": str(tmp_path)})["chart"] == str(chart)
+
+
+@pytest.mark.parametrize(
+    ("install", "expected"),
+    [
+        (
+            {"existing": True, "chart": "oci://registry.example.com/nginx-gateway-fabric"},
+            "install.chart: got 'oci://registry.example.com/nginx-gateway-fabric'; existing is",
+        ),
+        (
+            {"chart": "oci://r.example.com/ngf", "repository": "https://charts.example.com"},
+            "install.repository: got 'https://charts.example.com'; chart is set",
+        ),
+        ({"chart": "charts/ngf.tgz"}, "there is no file or directory at 'charts/ngf.tgz'"),
+    ],
+)
+def test_ngf_bad_install_names_field_value_and_fix(install: dict[str, Any], expected: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        NginxGatewayFabricArgs(install=install)
+    assert expected in str(err.value) and "Fix:" in str(err.value), str(err.value)

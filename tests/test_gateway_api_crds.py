@@ -3,6 +3,7 @@ what it refuses."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -106,13 +107,15 @@ def test_every_object_of_the_manifest_is_retained(monkeypatch: pytest.MonkeyPatc
     """The provider, not this program, registers the CRDs, so the harness never sees them; the
     ConfigFile carries a transform that the engine applies to each of them."""
     seen: list[pulumi.ResourceOptions] = []
-    real = k8s.yaml.v2.ConfigFile
 
-    def spy(name: str, *args: Any, opts: pulumi.ResourceOptions, **kw: Any) -> Any:
-        seen.append(opts)
-        return real(name, *args, opts=opts, **kw)
+    # A subclass, not a function: the SDK evaluates the component's annotations
+    # (`ConfigFile | None`) while the patch is in place.
+    class Spy(k8s.yaml.v2.ConfigFile):  # type: ignore[misc]
+        def __init__(self, name: str, *args: Any, opts: pulumi.ResourceOptions, **kw: Any):
+            seen.append(opts)
+            super().__init__(name, *args, opts=opts, **kw)
 
-    monkeypatch.setattr(k8s.yaml.v2, "ConfigFile", spy)
+    monkeypatch.setattr(k8s.yaml.v2, "ConfigFile", Spy)
     build()
     transforms = seen[0].transforms or []
     crd = pulumi.ResourceTransformArgs(
@@ -174,3 +177,36 @@ def test_version_must_be_plain() -> None:
 
     with pytest.raises(InvalidArgumentError, match=r"version: got an Output.*known when the"):
         run_program(program)
+
+
+# --- CRDs the cluster already has, and a local copy of the manifest ----------------------------
+
+
+def test_existing_crds_apply_nothing_and_keep_their_version() -> None:
+    rec, crds = build(GatewayApiCrdsArgs(existing=True, version="v1.6.1"))
+    assert rec.of_type(CONFIG_FILE) == []
+    assert [r.type for r in rec] == ["grpc-kube:index:GatewayApiCrds"]
+    assert crds.existing is True and crds.version == "v1.6.1"
+    assert crds.manifest is None and crds.config_file is None
+    assert rec.outputs["manifest"] is None  # what `build` exports
+    assert build()[1].existing is False
+
+
+def test_existing_crds_with_a_manifest_are_refused() -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        GatewayApiCrdsArgs(existing=True, manifest="https://mirror.example.com/std.yaml")
+    msg = str(err.value)
+    assert "- manifest: got 'https://mirror.example.com/std.yaml'; existing is true" in msg
+    assert "Fix: remove manifest" in msg
+
+
+def test_a_local_copy_of_the_manifest(tmp_path: Path) -> None:
+    local = tmp_path / "standard-install.yaml"
+    local.write_text("# the release's manifest\n")
+    rec, _ = build(GatewayApiCrdsArgs(manifest=str(local)))
+    assert rec.one(CONFIG_FILE).inputs["file"] == str(local)
+    missing = str(tmp_path / "v1.5.1" / "standard-install.yaml")
+    with pytest.raises(InvalidArgumentError) as err:
+        GatewayApiCrdsArgs(manifest=missing)
+    assert f"- manifest: got {missing!r}; there is no file at {missing!r}" in str(err.value)
+    assert "Fix:" in str(err.value)

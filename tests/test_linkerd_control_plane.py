@@ -3,7 +3,10 @@ issuers, and what it refuses."""
 
 from __future__ import annotations
 
+import tarfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,6 +17,7 @@ from grpc_kube._namespaces import namespace_metadata, pod_security_level
 from grpc_kube._validation import InvalidArgumentError
 from grpc_kube.certificates import renewal_window_problem
 from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
 from grpc_kube.linkerd_control_plane import (
     CONTROL_PLANE_PORTS,
     HA_TEMPLATE_KEYS,
@@ -25,6 +29,8 @@ from grpc_kube.linkerd_control_plane import (
     LinkerdControlPlaneArgs,
     control_plane_namespace_metadata,
 )
+from grpc_kube.mesh_authorization import MeshAuthorization
+from grpc_kube.mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
 from grpc_kube.testing import Recording, run_program
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -799,3 +805,172 @@ def test_linkerd_namespace_metadata_comes_from_the_shared_helper() -> None:
             annotations={"linkerd.io/inject": "disabled"},
         )
         assert meta["labels"]["pod-security.kubernetes.io/enforce"] == level
+
+
+# --- where the charts come from, or a Linkerd the cluster already runs -------------------------
+
+
+def linkerd_chart(parent: Path, name: str, version: str = LINKERD_CHART_VERSION) -> Path:
+    """A minimal chart directory, as `helm pull --untar` leaves one."""
+    d = parent / name
+    d.mkdir(parents=True)
+    (d / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: {version}\n")
+    return d
+
+
+def test_an_existing_linkerd_installs_nothing_and_describes_the_control_plane() -> None:
+    _, installed = build(LinkerdControlPlaneArgs(cni_enabled=True))
+    rec, cp = build(LinkerdControlPlaneArgs(install={"existing": True}, cni_enabled=True))
+    # No namespace, charts, certificates or Gateway API CRDs: only the component itself.
+    assert [r.type for r in rec] == ["grpc-kube:index:LinkerdControlPlane"]
+    assert cp.existing is True and cp.identity_mode == "existing"
+    assert cp.trust_anchor_pem is None and cp.issuer_expiry is None
+    assert cp.trust_anchor is None and cp.issuer is None
+    assert cp.release is None and cp.crds_release is None and cp.gateway_api_crds is None
+    assert (cp.namespace, cp.cni_enabled, cp.peer) == (
+        installed.namespace,
+        installed.cni_enabled,
+        installed.peer,
+    )
+    assert rec.warnings == []
+
+
+def test_meshed_namespaces_and_authorization_are_the_same_on_an_existing_linkerd() -> None:
+    def program(install: dict[str, Any]) -> Callable[[], None]:
+        def run() -> None:
+            cp = LinkerdControlPlane("mesh", {"install": install, "cni_enabled": True})
+            ns = MeshEnabledNamespace(
+                "demo",
+                MeshEnabledNamespaceArgs(name="demo", default_inbound_policy="all-authenticated"),
+                control_plane=cp,
+            )
+            server = GrpcService(
+                "greeter",
+                GrpcServiceArgs(image="r/greeter:1", namespace="demo", mesh=True, health_port=8086),
+                opts=pulumi.ResourceOptions(depends_on=[ns]),
+            )
+            client = GrpcService(
+                "client", GrpcServiceArgs(image="r/client:1", namespace="demo", mesh=True)
+            )
+            MeshAuthorization("greeter-authz", server=server, allow=[client], control_plane=cp)
+
+        return run
+
+    installed = run_program(program({}))
+    existing = run_program(program({"existing": True}))
+    linkerd_ns = [o for o in installed.kubernetes_objects() if o["metadata"]["name"] == "linkerd"]
+    assert [o["kind"] for o in linkerd_ns] == ["Namespace"]
+    assert existing.kubernetes_objects() == [
+        o for o in installed.kubernetes_objects() if o not in linkerd_ns
+    ]
+    # Restricted holds in the meshed namespace: the existing Linkerd runs the CNI plugin.
+    labels = existing.kube("Namespace", "demo")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert existing.of_type(RELEASE) == [] and existing.of_type(SELF_SIGNED) == []
+
+
+def test_an_existing_linkerd_keeps_given_crds_and_warns_about_install_settings() -> None:
+    made: dict[str, Any] = {}
+
+    def program() -> None:
+        made["crds"] = GatewayApiCrds("gateway-api", GatewayApiCrdsArgs(existing=True))
+        made["cp"] = LinkerdControlPlane(
+            "mesh",
+            {"install": {"existing": True}, "high_availability": True, "identity": {}},
+            gateway_api_crds=made["crds"],
+        )
+
+    rec = run_program(program)
+    assert made["cp"].gateway_api_crds is made["crds"]
+    assert made["cp"].high_availability is False  # no HA values were set: nothing was
+    (warning,) = rec.warnings
+    assert "high_availability, identity are ignored" in warning
+    assert "described by cni_enabled" in warning
+
+
+def test_an_existing_linkerd_refuses_an_external_identity() -> None:
+    errors: list[str] = []
+
+    def program() -> None:
+        try:
+            LinkerdControlPlane(
+                "mesh",
+                {"install": {"existing": True}},
+                external_identity=ExternalIdentity(trust_anchors_pem=ANCHOR_PEM),
+            )
+        except InvalidArgumentError as exc:
+            errors.append(str(exc))
+
+    assert len(run_program(program)) == 0
+    (msg,) = errors
+    assert "- external_identity: given, but install.existing is set" in msg and "Fix:" in msg
+
+
+@pytest.mark.parametrize("packaged", [False, True])
+def test_both_charts_from_one_local_directory(tmp_path: Path, packaged: bool) -> None:
+    for name in ("linkerd-crds", "linkerd-control-plane"):
+        chart = linkerd_chart(tmp_path / "src", name)
+        if packaged:  # as `helm pull -d <dir>` writes them
+            with tarfile.open(tmp_path / f"{name}-{LINKERD_CHART_VERSION}.tgz", "w:gz") as tar:
+                tar.add(chart, arcname=name)
+        else:
+            chart.rename(tmp_path / name)
+    rec, _ = build(LinkerdControlPlaneArgs(install={"chart": str(tmp_path)}))
+    suffix = f"-{LINKERD_CHART_VERSION}.tgz" if packaged else ""
+    for pulumi_name, chart_name in (
+        ("mesh-crds", "linkerd-crds"),
+        ("mesh-control-plane", "linkerd-control-plane"),
+    ):
+        rel = rec.one(RELEASE, pulumi_name).inputs
+        assert rel["chart"] == str(tmp_path / f"{chart_name}{suffix}")
+        assert "version" not in rel and "repositoryOpts" not in rel
+    assert values(rec) == values(build()[0])
+    assert rec.warnings == []
+
+
+def test_a_local_chart_of_another_version_warns(tmp_path: Path) -> None:
+    linkerd_chart(tmp_path, "linkerd-crds")
+    linkerd_chart(tmp_path, "linkerd-control-plane", version="2026.7.1")
+    rec, _ = build(LinkerdControlPlaneArgs(install={"chart": str(tmp_path)}))
+    (warning,) = rec.warnings
+    assert "linkerd-control-plane 2026.7.1" in warning and "checked against 2026.8.3" in warning
+
+
+def test_both_charts_from_an_oci_mirror_or_a_repository_mirror() -> None:
+    rec, _ = build(
+        LinkerdControlPlaneArgs(install={"chart": "oci://registry.example.com/linkerd/"})
+    )
+    for pulumi_name, chart_name in (
+        ("mesh-crds", "linkerd-crds"),
+        ("mesh-control-plane", "linkerd-control-plane"),
+    ):
+        rel = rec.one(RELEASE, pulumi_name).inputs
+        assert rel["chart"] == f"oci://registry.example.com/linkerd/{chart_name}"
+        assert rel["version"] == "2026.8.3" and "repositoryOpts" not in rel
+    mirror = "https://charts.example.com/linkerd-edge"
+    rec, _ = build(LinkerdControlPlaneArgs(install={"repository": mirror}))
+    for pulumi_name, chart_name in (
+        ("mesh-crds", "linkerd-crds"),
+        ("mesh-control-plane", "linkerd-control-plane"),
+    ):
+        rel = rec.one(RELEASE, pulumi_name).inputs
+        assert (rel["chart"], rel["version"]) == (chart_name, "2026.8.3")
+        assert rel["repositoryOpts"] == {"repo": mirror}
+
+
+def test_a_local_path_must_hold_both_charts(tmp_path: Path) -> None:
+    single = linkerd_chart(tmp_path / "one", "linkerd-control-plane")
+    with pytest.raises(InvalidArgumentError) as err:
+        LinkerdControlPlaneArgs(install={"chart": str(single)})
+    assert f"- install.chart: got {str(single)!r}" in str(err.value)
+    assert "is a single chart" in str(err.value) and "Fix:" in str(err.value)
+    half = tmp_path / "half"
+    linkerd_chart(half, "linkerd-crds")
+    with pytest.raises(InvalidArgumentError) as err:
+        LinkerdControlPlaneArgs(install={"chart": str(half)})
+    assert "holds no chart 'linkerd-control-plane'" in str(err.value)
+    assert f"linkerd-control-plane-{LINKERD_CHART_VERSION}.tgz" in str(err.value)
+    with pytest.raises(InvalidArgumentError, match=r"install.chart: got .*no file or directory"):
+        LinkerdControlPlaneArgs(install={"chart": str(tmp_path / "missing")})
+    with pytest.raises(InvalidArgumentError, match=r"install.repository: got .*existing is true"):
+        LinkerdControlPlaneArgs(install={"existing": True, "repository": "https://x.example"})

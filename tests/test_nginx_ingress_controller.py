@@ -4,6 +4,9 @@ retirement warning, arguments that are Outputs, and what it refuses."""
 
 from __future__ import annotations
 
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -12,6 +15,8 @@ import pytest
 from schema_checks import unknown_value_keys, validate_all
 
 from grpc_kube._validation import InvalidArgumentError
+from grpc_kube.grpc_ingress import GrpcIngress, GrpcIngressArgs
+from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
 from grpc_kube.nginx_ingress_controller import (
     IngressControllerRef,
     NginxIngressController,
@@ -468,4 +473,214 @@ def test_a_switch_that_decides_the_objects_must_be_plain() -> None:
         NginxIngressControllerArgs(mesh=pulumi.Output.from_input(True))  # type: ignore[arg-type]
 
     with pytest.raises(InvalidArgumentError, match=r"mesh: got an Output.*known when the"):
+        run_program(program)
+
+
+# --- where the chart comes from, or a controller the cluster already runs ----------------------
+
+
+def chart_dir(parent: Path, name: str = "ingress-nginx", version: str = "4.15.1") -> Path:
+    """A minimal chart directory, as `helm pull --untar` leaves one."""
+    d = parent / name
+    d.mkdir(parents=True)
+    (d / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: {version}\n")
+    return d
+
+
+def packaged_chart(parent: Path, name: str = "ingress-nginx", version: str = "4.15.1") -> Path:
+    """A packaged chart, named as `helm pull` names it."""
+    src = chart_dir(parent / "src", name, version)
+    out = parent / f"{name}-{version}.tgz"
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(src, arcname=name)
+    return out
+
+
+FACTS = {
+    "namespace": "edge",
+    "release_name": "edge",
+    "ingress_class": "grpc",
+    "mesh": True,
+    "client_body_timeout_seconds": 7200,
+}
+
+
+def test_an_existing_controller_installs_nothing_and_reports_the_same_facts() -> None:
+    installed_rec, installed = build(**FACTS)
+    rec, existing = build(install={"existing": True}, **FACTS)
+    assert rec.of_type(RELEASE) == [] and rec.of_type("kubernetes:core/v1:Namespace") == []
+    comp = rec.one("grpc-kube:index:NginxIngressController")
+    assert rec.children_of(comp) == []
+    assert existing.existing is True and installed.existing is False
+    assert existing.release is None and existing.release_status is None
+    assert existing.values is None
+    # Everything other components read is what the installing component reports.
+    assert existing.ref == installed.ref
+    assert existing.peer == installed.peer
+    assert existing.meshed is installed.meshed is True
+    assert seen(existing) == seen(installed)
+    assert seen(existing)["controller_service_name"] == "edge-ingress-nginx-controller"
+    # The controller is still ingress-nginx, retired upstream.
+    assert rec.warnings == installed_rec.warnings
+    assert len(installed_rec.of_type(RELEASE)) == 1
+
+
+def test_grpc_ingress_on_an_existing_controller_writes_the_same_ingress() -> None:
+    def program(install: dict[str, Any]) -> Callable[[], None]:
+        def run() -> None:
+            service = GrpcService(
+                "greeter", GrpcServiceArgs(image="ghcr.io/example/greeter:1.0", namespace="demo")
+            )
+            controller = NginxIngressController(
+                "ingress", NginxIngressControllerArgs(install=install, **FACTS)
+            )
+            GrpcIngress(
+                "greeter",
+                GrpcIngressArgs(host="grpc.example.com"),
+                service=service,
+                controller=controller,
+            )
+
+        return run
+
+    installed = run_program(program({}))
+    existing = run_program(program({"existing": True}))
+    assert existing.kube("Ingress") == installed.kube("Ingress")
+    assert existing.kube("Ingress")["spec"]["ingressClassName"] == "grpc"
+    assert existing.kube("Ingress")["metadata"]["annotations"][
+        "nginx.ingress.kubernetes.io/service-upstream"
+    ] == ("true")
+    assert existing.of_type(RELEASE) == []
+
+
+def test_an_existing_controller_warns_about_settings_that_only_configure_an_install() -> None:
+    rec, _ = build(install={"existing": True}, replicas=3, config={"a-key": "1"}, mesh=True)
+    (warning,) = [w for w in rec.warnings if "install.existing" in w]
+    assert "config, replicas are ignored" in warning
+    assert "mesh" not in warning.split("ignored")[0]
+
+
+def test_local_chart_directory_is_installed_as_it_is(tmp_path: Path) -> None:
+    chart = chart_dir(tmp_path)
+    rec, _ = build(install={"chart": str(chart)})
+    release = rec.one(RELEASE).inputs
+    assert release["chart"] == str(chart)
+    # A local chart carries its own version; no repository is asked.
+    assert "version" not in release and "repositoryOpts" not in release
+    assert release["values"] == values(build()[0])
+    assert [w for w in rec.warnings if "local chart" in w] == []
+
+
+def test_packaged_chart_and_a_directory_of_pulled_charts(tmp_path: Path) -> None:
+    tgz = packaged_chart(tmp_path)
+    rec, _ = build(install={"chart": str(tgz)})
+    assert rec.one(RELEASE).inputs["chart"] == str(tgz)
+    # The directory `helm pull -d` wrote into: the chart is found by its name and version.
+    rec, _ = build(install={"chart": str(tmp_path)})
+    assert rec.one(RELEASE).inputs["chart"] == str(tgz)
+
+
+def test_a_local_chart_of_another_version_warns(tmp_path: Path) -> None:
+    chart = chart_dir(tmp_path, version="4.15.0")
+    rec, _ = build(install={"chart": str(chart)})
+    assert rec.one(RELEASE).inputs["chart"] == str(chart)
+    (warning,) = [w for w in rec.warnings if "local chart" in w]
+    assert "ingress-nginx 4.15.0" in warning and "checked against 4.15.1" in warning
+
+
+def test_oci_mirror_pulls_the_pinned_version() -> None:
+    ref = "oci://registry.example.com/charts/ingress-nginx"
+    rec, _ = build(install={"chart": ref})
+    release = rec.one(RELEASE).inputs
+    assert (release["chart"], release["version"]) == (ref, "4.15.1")
+    assert "repositoryOpts" not in release
+
+
+def test_repository_mirror_serves_the_pinned_chart() -> None:
+    mirror = "https://charts.example.com/ingress-nginx"
+    rec, _ = build(install={"repository": mirror})
+    release = rec.one(RELEASE).inputs
+    assert (release["chart"], release["version"]) == ("ingress-nginx", "4.15.1")
+    assert release["repositoryOpts"] == {"repo": mirror}
+
+
+@pytest.mark.parametrize(
+    ("install", "field", "hint"),
+    [
+        (
+            {"existing": True, "chart": "oci://registry.example.com/charts/ingress-nginx"},
+            "install.chart: got 'oci://registry.example.com/charts/ingress-nginx'",
+            "nothing is installed",
+        ),
+        (
+            {"existing": True, "repository": "https://charts.example.com"},
+            "install.repository: got 'https://charts.example.com'",
+            "set existing: false",
+        ),
+        (
+            {
+                "chart": "oci://registry.example.com/charts/ingress-nginx",
+                "repository": "https://charts.example.com",
+            },
+            "install.repository: got 'https://charts.example.com'",
+            "oci:// reference names its registry",
+        ),
+        (
+            {"chart": "./no/such/ingress-nginx-4.15.1.tgz"},
+            "install.chart: got './no/such/ingress-nginx-4.15.1.tgz'",
+            "there is no file or directory at './no/such/ingress-nginx-4.15.1.tgz'",
+        ),
+        (
+            {"chart": "https://charts.example.com/ingress-nginx-4.15.1.tgz"},
+            "install.chart",
+            "set repository",
+        ),
+        ({"chart": "oci://"}, "install.chart", "registry and a path"),
+        ({"chart": " ./charts"}, "install.chart", "surrounding spaces"),
+        (
+            {"repository": "oci://registry.example.com/charts"},
+            "install.repository",
+            "set chart: 'oci://registry.example.com/charts/<chart name>'",
+        ),
+        ({"repository": "charts.example.com"}, "install.repository", "https://"),
+        ({"exists": True}, "install.exists", "Did you mean 'existing'"),
+    ],
+)
+def test_bad_install_names_field_value_and_fix(
+    install: dict[str, Any], field: str, hint: str
+) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        NginxIngressControllerArgs(install=install)
+    msg = str(err.value)
+    assert f"- {field}" in msg, msg
+    assert hint in msg, msg
+    assert "Fix" in msg or "Did you mean" in msg, msg
+
+
+def test_a_local_path_must_hold_this_chart(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        NginxIngressControllerArgs(install={"chart": str(tmp_path)})
+    msg = str(err.value)
+    assert f"- install.chart: got {str(tmp_path)!r}" in msg
+    assert "ingress-nginx-4.15.1.tgz" in msg and "Fix: put the chart there" in msg
+    other = chart_dir(tmp_path, name="nginx")
+    with pytest.raises(InvalidArgumentError, match=r"is 'nginx', not 'ingress-nginx'"):
+        NginxIngressControllerArgs(install={"chart": str(other)})
+    (tmp_path / "notes.txt").write_text("not a chart")
+    with pytest.raises(InvalidArgumentError, match=r"not a packaged Helm chart"):
+        NginxIngressControllerArgs(install={"chart": str(tmp_path / "notes.txt")})
+
+
+def test_a_bad_install_registers_nothing(tmp_path: Path) -> None:
+    missing = str(tmp_path / "gone")
+    with pytest.raises(InvalidArgumentError, match="there is no file or directory") as err:
+        run_program(lambda: NginxIngressController("i", {"install": {"chart": missing}}))
+    assert len(err.value.recording) == 0  # type: ignore[attr-defined]
+
+
+def test_install_must_be_plain() -> None:
+    def program() -> None:
+        NginxIngressControllerArgs(install={"existing": pulumi.Output.from_input(True)})
+
+    with pytest.raises(InvalidArgumentError, match=r"install.existing: got an Output"):
         run_program(program)

@@ -613,3 +613,133 @@ def test_platform_takes_opts_depends_on_to_every_child() -> None:
         r for r in rec.resources if r.custom and r.type.startswith("kubernetes:") and r is not gate
     ]
     assert custom and all(rec.depends_on(r, gate) for r in custom)
+
+
+# --- installers pointed at what the cluster already has --------------------------------------
+
+# The namespaces the installers create, and only they.
+INSTALLER_NAMESPACES = {
+    "dev": {"ingress-nginx", "linkerd"},
+    "prod": {"linkerd", "nginx-gateway"},
+}
+
+
+def _existing(stack: str, *, crds: bool = True, mesh: bool = True, entry: bool = True) -> Any:
+    """The stack's config with the chosen installers set to what the cluster already has."""
+    cfg = copy.deepcopy(raw(stack))
+    if crds:
+        cfg["gateway_api_crds"] = {"existing": True}
+    if mesh:
+        cfg["mesh"]["install"] = {"existing": True}
+    if entry:
+        ing = cfg["ingress"]
+        via = ing.get("via", "ingress-nginx")
+        key = "controller" if via == "ingress-nginx" else "gateway_controller"
+        ing.setdefault(key, {})["install"] = {"existing": True}
+    return cfg
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_installer_existing_installs_nothing_and_renders_the_same_objects(
+    stack: str,
+) -> None:
+    installed = run_stack(stack)
+    existing = run_stack(stack, _existing(stack))
+    assert existing.of_type(RELEASE) == []
+    assert existing.of_type("kubernetes:yaml/v2:ConfigFile") == []
+    dropped = [
+        o
+        for o in installed.kubernetes_objects()
+        if o["kind"] == "Namespace" and o["metadata"]["name"] in INSTALLER_NAMESPACES[stack]
+    ]
+    assert {o["metadata"]["name"] for o in dropped} == INSTALLER_NAMESPACES[stack]
+    expected = [o for o in installed.kubernetes_objects() if o not in dropped]
+    assert existing.kubernetes_objects() == expected
+    kinds = {o["kind"] for o in expected}
+    entry = "Ingress" if stack == "dev" else "GRPCRoute"
+    assert {entry, "NetworkPolicy", "Server", "AuthorizationPolicy"} <= kinds
+    # The cluster's own Linkerd identity is used: no trust anchor is made or exported.
+    assert not any(r.type.startswith("tls:") and "linkerd" in r.name for r in existing)
+    linkerd_outputs = {"linkerd_trust_anchor_pem", "linkerd_issuer_expiry"}
+    assert linkerd_outputs <= set(installed.outputs)
+    assert existing.outputs == {
+        k: v for k, v in installed.outputs.items() if k not in linkerd_outputs
+    }
+
+
+def test_an_existing_linkerd_gets_no_gateway_api_crds_from_the_stack() -> None:
+    # dev takes ingress-nginx: with Linkerd already running nothing here reads the CRDs.
+    rec = run_stack("dev", _existing("dev", crds=False, entry=False))
+    assert rec.of_type("grpc-kube:index:GatewayApiCrds") == []
+    assert [r.inputs["chart"] for r in rec.of_type(RELEASE)] == ["ingress-nginx"]
+
+
+def test_gateway_api_crds_key_reaches_the_shared_crds() -> None:
+    mirror = "https://mirror.example.com/gateway-api/v1.5.1/standard-install.yaml"
+    cfg = copy.deepcopy(raw("prod"))
+    cfg["gateway_api_crds"] = {"manifest": mirror}
+    rec = run_stack("prod", cfg)
+    (crds,) = rec.of_type("grpc-kube:index:GatewayApiCrds")
+    assert rec.one("kubernetes:yaml/v2:ConfigFile").inputs["file"] == mirror
+    assert rec.depends_on(rec.one(RELEASE, "grpc-kube-linkerd-crds"), crds)
+
+
+def test_a_gateway_on_an_existing_controller_still_waits_for_the_crds() -> None:
+    rec = run_stack("prod", _existing("prod", crds=False, mesh=False))
+    charts = sorted(r.inputs["chart"] for r in rec.of_type(RELEASE))
+    assert charts == ["linkerd-control-plane", "linkerd-crds"]
+    gateway = rec.one("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert rec.depends_on(gateway, rec.one("kubernetes:yaml/v2:ConfigFile"))
+
+
+def test_installers_from_mirrors_and_local_charts(tmp_path: Path) -> None:
+    for name in ("linkerd-crds", "linkerd-control-plane"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Chart.yaml").write_text(f"name: {name}\nversion: 2026.8.3\n")
+    cfg = copy.deepcopy(raw("dev"))
+    cfg["mesh"]["install"] = {"chart": str(tmp_path)}
+    cfg["ingress"]["controller"]["install"] = {"repository": "https://charts.example.com/ing"}
+    rec = run_stack("dev", cfg)
+    charts = {r.name: (r.inputs["chart"], r.inputs.get("version")) for r in rec.of_type(RELEASE)}
+    assert charts == {
+        "grpc-kube-linkerd-crds": (str(tmp_path / "linkerd-crds"), None),
+        "grpc-kube-linkerd-control-plane": (str(tmp_path / "linkerd-control-plane"), None),
+        "grpc-kube-ingress-nginx-release": ("ingress-nginx", "4.15.1"),
+    }
+    ingress = rec.one(RELEASE, "grpc-kube-ingress-nginx-release")
+    assert ingress.inputs["repositoryOpts"] == {"repo": "https://charts.example.com/ing"}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda c: c["mesh"].update(install={"chart": "./charts/linkerd"}),
+            "mesh.install.chart: got './charts/linkerd'; there is no file or directory at "
+            "'./charts/linkerd'",
+        ),
+        (
+            lambda c: c["ingress"]["controller"].update(
+                install={"existing": True, "repository": "https://charts.example.com"}
+            ),
+            "ingress.controller.install.repository: got 'https://charts.example.com'; existing "
+            "is true",
+        ),
+        (
+            lambda c: c.update(gateway_api_crds={"existing": True, "manifest": "https://m/x.yaml"}),
+            "gateway_api_crds.manifest: got 'https://m/x.yaml'; existing is true",
+        ),
+        (
+            lambda c: c.update(gateway_api_crds={"exists": True}),
+            "gateway_api_crds.exists: unknown field",
+        ),
+    ],
+)
+def test_bad_install_options_fail_with_their_key_path(mutate: Any, expected: str) -> None:
+    config = copy.deepcopy(raw("dev"))
+    mutate(config)
+    with pytest.raises(Exception) as err:
+        run_program(stack_program, stack="dev", config=config)
+    assert expected in str(err.value), str(err.value)
+    assert "Fix" in str(err.value) or "Did you mean" in str(err.value)
+    assert len(err.value.recording) == 0  # type: ignore[attr-defined]
