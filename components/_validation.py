@@ -160,6 +160,8 @@ def _describe(model: type[BaseModel], err: Mapping[str, Any], prefix: str) -> st
         return f"{path}: got {blamed.value!r}; {blamed}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+        if not loc:  # a cross-field check: its message names the fields; the input is all of them
+            return f"{path}: {msg}"
         return f"{path}: got {value!r}; {msg}"
     return f"{path}: got {value!r}; {msg}. Fix: give a value that satisfies this."
 

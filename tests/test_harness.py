@@ -88,3 +88,13 @@ def test_nested_config_errors_keep_their_full_path() -> None:
             where="stack config",
         )
     assert "services[0].probes.enabled: got 'maybe'" in str(err.value)
+
+
+def test_a_cross_field_error_does_not_dump_the_whole_input() -> None:
+    from grpc_kube import AutoscalingArgs
+
+    with pytest.raises(InvalidArgumentError) as err:
+        AutoscalingArgs(min_replicas=5, max_replicas=2)
+    msg = str(err.value)
+    assert "- (root): max_replicas (2) is below min_replicas (5)" in msg, msg
+    assert "{" not in msg  # no dict of every argument

@@ -743,3 +743,13 @@ def test_bad_install_options_fail_with_their_key_path(mutate: Any, expected: str
     assert expected in str(err.value), str(err.value)
     assert "Fix" in str(err.value) or "Did you mean" in str(err.value)
     assert len(err.value.recording) == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_troubleshooting_heading_is_followed_by_its_command(stack: str) -> None:
+    steps = run_stack(stack).outputs["troubleshooting"]
+    assert len(steps) >= 4
+    for step in steps:
+        heading, *commands = step.split("\n")
+        assert heading.startswith("# "), step
+        assert commands and all(c and not c.startswith("#") for c in commands), step

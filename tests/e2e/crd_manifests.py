@@ -32,6 +32,19 @@ def plural(kind: str) -> str:
     return name + "s"
 
 
+def _annotations(source: str, group: str) -> dict[str, str]:
+    """The API server refuses CRDs in `*.k8s.io` groups without an approval annotation; the
+    Gateway API's own CRDs carry it and their bundle version and channel, which
+    implementations read."""
+    if not group.endswith(".k8s.io"):
+        return {}
+    return {
+        "api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/3328",
+        "gateway.networking.k8s.io/bundle-version": source.rsplit("-", 1)[-1],
+        "gateway.networking.k8s.io/channel": "standard",
+    }
+
+
 def crds(source: str) -> list[dict[str, Any]]:
     """One CustomResourceDefinition per kind found under `SCHEMAS/source`, every version served,
     the upstream storage version stored."""
@@ -57,7 +70,10 @@ def crds(source: str) -> list[dict[str, Any]]:
             {
                 "apiVersion": "apiextensions.k8s.io/v1",
                 "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"{plural(kind)}.{group}"},
+                "metadata": {
+                    "name": f"{plural(kind)}.{group}",
+                    "annotations": _annotations(source, group),
+                },
                 "spec": {
                     "group": group,
                     "names": {
