@@ -46,6 +46,7 @@ import standin  # noqa: E402
 from crd_manifests import crds  # noqa: E402
 
 PROJECT = "grpc-kube"
+TLS_PROVIDER = Path(__file__).resolve().parent / "tls_provider"
 
 
 class Checks:
@@ -82,7 +83,8 @@ class Env:
         self.kubeconfig = work / "cluster" / "kubeconfig"
         self.env = {
             **os.environ,
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            # The stand-in TLS provider first (see tls_provider/README.md), then the built tools.
+            "PATH": os.pathsep.join([str(TLS_PROVIDER), str(bin_dir), os.environ["PATH"]]),
             "KUBECONFIG": str(self.kubeconfig),
             "PULUMI_HOME": str(work / "pulumi-home"),
             "PULUMI_CONFIG_PASSPHRASE": "e2e-only-passphrase",

@@ -265,3 +265,28 @@ data:
 """
     )
     return directory
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python tests/e2e/standin.py` keeps the stand-ins working against $KUBECONFIG until it
+    is stopped (SIGTERM), for a local cluster that outlives one run."""
+    import signal
+
+    def run(
+        argv: list[str], *, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        p = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:3])}: {p.stderr.strip()}")
+        return p
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    with running(run):
+        done.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
