@@ -21,8 +21,6 @@ from pathlib import Path
 
 import run as e2e
 import standin
-import yaml
-from crd_manifests import crds
 
 STATE = Path(os.environ.get("GRPC_KUBE_LOCAL", Path.home() / ".cache" / "grpc-kube-local"))
 STACK = "dev"
@@ -49,12 +47,7 @@ def up() -> int:
     if not _alive(cluster / "pids" / "kube-apiserver.pid"):
         cluster.mkdir(parents=True, exist_ok=True)
         env.run(["bash", str(e2e.ROOT / ".ci" / "local-cluster.sh"), "start", str(cluster)])
-    manifests = STATE / "crds.yaml"
-    manifests.write_text(
-        yaml.safe_dump_all(crds("gateway-api-v1.5.1") + crds("linkerd-edge-26.8.3"))
-    )
-    env.run(["kubectl", "apply", "--server-side", "-f", str(manifests)])
-    env.run(["kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"])
+    e2e.apply_platform_crds(env)
     pidfile = STATE / "standin.pid"
     if not _alive(pidfile):
         log = open(STATE / "standin.log", "a")  # noqa: SIM115 (the daemon keeps it)

@@ -137,6 +137,17 @@ def local_cluster(env: Env) -> Iterator[None]:
         subprocess.run(["bash", script, "stop", str(cluster)], env=env.env, check=False)
 
 
+def apply_platform_crds(env: Env) -> None:
+    """What a platform team installed before grpc-kube runs: the Gateway API (the version
+    Linkerd supports) and Linkerd CRDs, from the pinned schemas."""
+    manifests = env.work / "crds.yaml"
+    manifests.write_text(
+        yaml.safe_dump_all(crds("gateway-api-v1.5.1") + crds("linkerd-edge-26.8.3"))
+    )
+    env.run(["kubectl", "apply", "--server-side", "-f", str(manifests)])
+    env.run(["kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"])
+
+
 # --- the project under test ----------------------------------------------------------------------
 
 
@@ -593,14 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     c = Checks()
     try:
         with local_cluster(env):
-            manifests = work / "crds.yaml"
-            manifests.write_text(
-                yaml.safe_dump_all(crds("gateway-api-v1.5.1") + crds("linkerd-edge-26.8.3"))
-            )
-            env.run(["kubectl", "apply", "--server-side", "-f", str(manifests)])
-            env.run(
-                ["kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]
-            )
+            apply_platform_crds(env)
             charts = standin.linkerd_charts(work / "charts")
             with standin.running(env.run):
                 project = project_copy(env)
