@@ -342,14 +342,19 @@ def check_stack_objects(c: Checks, env: Env, stack: str) -> None:
         def route() -> str | None:
             r = env.kubectl("-n", "shop", "get", "grpcroutes.gateway.networking.k8s.io")
             items = r["items"]
-            if not items:
-                return "no GRPCRoute"
-            rule = items[0]["spec"]["rules"][0]
-            if not rule["matches"][0]["method"]["method"] or not rule["backendRefs"]:
-                return f"rule {rule}"
+            if len(items) != 1:
+                return f"{len(items)} GRPCRoutes"
+            spec = items[0]["spec"]
+            parent = spec["parentRefs"][0]
+            backend = spec["rules"][0]["backendRefs"][0]
+            if (parent["name"], parent.get("sectionName")) != (
+                "grpc-gateway",
+                "https-api-shop-example-com",
+            ) or (backend["name"], backend["port"]) != ("api", 80):
+                return f"parent {parent}, backend {backend}"
             return None
 
-        c.run("prod: GRPCRoute accepted, matches methods and names backends", route)
+        c.run("prod: GRPCRoute accepted, on the Gateway's listener, to api's Service port", route)
         secret_ns, secret_name = "grpc-gateway", "grpc-gateway-tls"
         ns = "shop"
 
@@ -542,9 +547,10 @@ def check_data_plane(c: Checks, env: Env, pems: dict[str, str]) -> None:
 
 
 def check_update_in_place(c: Checks, env: Env, project: Path, stack: str) -> None:
-    index = 0
     f = stack_file(project, stack)
     services = yaml.safe_load(f.read_text())["config"][f"{PROJECT}:services"]
+    # A service whose replica count Pulumi owns (with autoscaling the HPA does).
+    index = next(i for i, svc in enumerate(services) if "autoscaling" not in svc)
     name = services[index]["name"]
     replicas = (services[index].get("replicas") or 2) + 1
     services[index]["replicas"] = replicas
