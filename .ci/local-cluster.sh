@@ -5,16 +5,22 @@
 #   bash .ci/local-cluster.sh stop DIR    # kills what start started (pidfiles), even half-started
 #
 # etcd (Debian etcd-server) + kube-apiserver + kube-controller-manager, all bound to 127.0.0.1 on
-# free ports, all state (certs, etcd data, logs, pidfiles) under DIR. There are no nodes, no
-# kubelet, no scheduler: objects are stored and the controllers run (namespace deletion,
-# service-account tokens, Deployment -> ReplicaSet -> Pod objects), but no Pod ever runs, so
-# anything that waits for Ready pods (Deployments without pulumi.com/skipAwait) will wait.
+# free ports, all state (certs, etcd data, logs, pidfiles) under DIR. By default there are no
+# nodes, no kubelet, no scheduler: objects are stored and the controllers run (namespace deletion,
+# service-account tokens, Deployment -> ReplicaSet -> Pod objects), but no Pod is ever bound, so
+# anything that waits for Ready pods (Deployments without pulumi.com/skipAwait) waits until its
+# timeout (the kubernetes provider's default for a Deployment is 10 minutes).
+#
+# LOCAL_CLUSTER_NODES=N (N > 0) adds kube-scheduler and kwok with N simulated nodes: Pods are
+# scheduled, kwok marks them Running and Ready (no container ever runs), so Deployments become
+# Available and the provider's await succeeds. The fake nodes' InternalIP is 127.0.0.1, so even
+# an accidental apiserver -> kubelet call (logs, exec) stays on loopback (and is refused there).
 #
 # Binaries: kube-* from $GRPC_KUBE_TOOLS_BIN, else from `bash .ci/tools.sh` (which builds them
 # once into a cache outside the repo); etcd from PATH or /usr/bin/etcd.
 #
 # Network: only 127.0.0.1. --service-cluster-ip-range is needed for ClusterIP allocation only:
-# nothing here routes or connects to those addresses (no kube-proxy, no pods, no webhooks, and
+# nothing here routes or connects to those addresses (no kube-proxy, no containers, no webhooks, and
 # the "kubernetes" Service's endpoint reconciler is off).
 set -euo pipefail
 
@@ -35,7 +41,7 @@ stop() {
     local f pid name i
     [ -d "$DIR/pids" ] || return 0
     # Reverse start order: controller-manager, apiserver, etcd.
-    for name in kube-controller-manager kube-apiserver etcd; do
+    for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
         f="$DIR/pids/$name.pid"
         [ -f "$f" ] || continue
         pid=$(cat "$f")
@@ -73,28 +79,38 @@ fi
 mkdir -p "$DIR/pki" "$DIR/logs" "$DIR/pids" "$DIR/etcd"
 chmod 700 "$DIR/pki" "$DIR/etcd"
 # A failed start leaves nothing running.
-trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed (exit $rc), stopping what was started"; stop; fi' EXIT
+on_exit() {
+    local rc=$?
+    if [ "$rc" -ne 0 ]; then
+        log "start failed (exit $rc), stopping what was started"
+        stop
+    fi
+}
+trap on_exit EXIT
 
 BIN=${GRPC_KUBE_TOOLS_BIN:-$(bash "$HERE/tools.sh" | tail -1)}
 ETCD=$(command -v etcd || echo /usr/bin/etcd)
-for b in "$ETCD" "$BIN/kube-apiserver" "$BIN/kube-controller-manager"; do
+NODES=${LOCAL_CLUSTER_NODES:-0}
+need=("$ETCD" "$BIN/kube-apiserver" "$BIN/kube-controller-manager")
+[ "$NODES" -gt 0 ] && need+=("$BIN/kube-scheduler" "$BIN/kwok" "$BIN/kubectl")
+for b in "${need[@]}"; do
     [ -x "$b" ] || {
         log "missing $b (etcd: apt-get install etcd-server; kube-*: bash .ci/tools.sh)"
         exit 1
     }
 done
 
-# Four free loopback ports, asked of the kernel (bind to port 0), then released.
-read -r ETCD_PORT PEER_PORT API_PORT KCM_PORT < <(python3 -c '
+# Five free loopback ports, asked of the kernel (bind to port 0), then released.
+read -r ETCD_PORT PEER_PORT API_PORT KCM_PORT SCHED_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 ')
 API="https://127.0.0.1:$API_PORT"
-printf 'etcd=%s etcd_peer=%s apiserver=%s controller_manager=%s\n' \
-    "$ETCD_PORT" "$PEER_PORT" "$API_PORT" "$KCM_PORT" >"$DIR/ports"
+printf 'etcd=%s etcd_peer=%s apiserver=%s controller_manager=%s scheduler=%s\n' \
+    "$ETCD_PORT" "$PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHED_PORT" >"$DIR/ports"
 
 # ---- certificates ---------------------------------------------------------------------------
 pki=$DIR/pki
@@ -117,6 +133,9 @@ cert admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth"
 # The controller-manager's own identity; with --use-service-account-credentials each controller
 # then acts as its own service account under the bootstrap RBAC roles (as kubeadm sets it up).
 cert controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
+cert scheduler "/CN=system:kube-scheduler" "extendedKeyUsage=clientAuth"
+# kwok writes node and pod status for every simulated kubelet: admin rights, like a test harness.
+cert kwok "/O=system:masters/CN=kwok" "extendedKeyUsage=clientAuth"
 # Service-account token signing key pair.
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
@@ -149,6 +168,8 @@ EOF
 }
 kubeconfig admin "$DIR/kubeconfig"
 kubeconfig controller-manager "$DIR/controller-manager.kubeconfig"
+kubeconfig scheduler "$DIR/scheduler.kubeconfig"
+kubeconfig kwok "$DIR/kwok.kubeconfig"
 
 # launch NAME CMD...: start CMD detached (own session, stdin closed), log and pidfile in DIR.
 launch() {
@@ -253,5 +274,65 @@ if [ -z "$ready" ]; then
     tail -30 "$DIR/logs/kube-controller-manager.log" >&2
     exit 1
 fi
+
+# ---- optional: kube-scheduler + kwok + N simulated nodes ------------------------------------
+if [ "$NODES" -gt 0 ]; then
+    launch kube-scheduler "$BIN/kube-scheduler" \
+        --kubeconfig "$DIR/scheduler.kubeconfig" \
+        --authentication-kubeconfig "$DIR/scheduler.kubeconfig" \
+        --authorization-kubeconfig "$DIR/scheduler.kubeconfig" \
+        --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" \
+        --cert-dir "$DIR/pki/scheduler-generated" \
+        --leader-elect=false
+    # Pod IPs are status values only: no container, no kube-proxy, nothing connects to them. Not
+    # loopback, which EndpointSlice validation rejects (Service endpoints, and the provider's
+    # Service await, need them): RFC 5737's documentation range 198.51.100.0/24, never routed.
+    launch kwok "$BIN/kwok" \
+        --kubeconfig "$DIR/kwok.kubeconfig" \
+        --config "$BIN/../share/kwok/stages.yaml" \
+        --manage-all-nodes=false \
+        --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+        --node-ip 127.0.0.1 --cidr 198.51.100.0/24 \
+        --node-lease-duration-seconds 40
+    for i in $(seq 0 $((NODES - 1))); do
+        cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+EOF
+    done | "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" apply -f - >&2
+    ready=
+    for i in $(seq 1 120); do
+        if [ "$("$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get nodes -l type=kwok \
+            -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
+            2>/dev/null | grep -c '^True$')" -eq "$NODES" ]; then
+            ready=1
+            break
+        fi
+        alive kube-scheduler
+        alive kwok
+        sleep 0.5
+    done
+    if [ -z "$ready" ]; then
+        log "kwok nodes not Ready after 60s; end of kwok's log:"
+        tail -30 "$DIR/logs/kwok.log" >&2
+        exit 1
+    fi
+    log "$NODES simulated node(s) Ready (kwok)"
+fi
+
 log "ready: $API (kubeconfig $DIR/kubeconfig)"
 echo "$DIR/kubeconfig"

@@ -4,13 +4,20 @@
 #
 #   ${GRPC_KUBE_TOOLS_CACHE:-$HOME/.cache/grpc-kube-tools}/<key>/bin/
 #       pulumi, pulumi-language-python, pulumi-language-python-exec,
-#       pulumi-resource-kubernetes, kube-apiserver, kube-controller-manager, kubectl
+#       pulumi-resource-kubernetes, kube-apiserver, kube-controller-manager, kube-scheduler,
+#       kubectl, kwok (+ <key>/share/kwok/stages.yaml)
 #   plus etcd from Debian (apt-get install etcd-server, binary /usr/bin/etcd).
 #
+#   bin=$(bash .ci/tools.sh | tail -1)     # stdout: only the bin dir, as the last line
+#
 # <key> spells every version, so changing a version below builds anew into a fresh directory.
-# Idempotent: when every binary is present and answers its version command, nothing is built.
-# stdout: ONLY the bin directory, as the last line (bin=$(bash .ci/tools.sh | tail -1)).
-# stderr: progress, and the wall time of each build step.
+# Idempotent: when every binary is present and answers its version (or -help) command, nothing
+# is built or downloaded. stderr: progress and the wall time of each step; each step's full
+# output is in <key>/logs/. Go's own caches are the usual ones (go env GOMODCACHE GOCACHE).
+# Cold on this 2-core machine: ~22 min with the module cache warm (the kubernetes provider ~9,
+# kube-apiserver ~6, pulumi ~4), plus downloads; Go's build cache grows by ~8.5 GB.
+# Knobs: GRPC_KUBE_TOOLS_CACHE (cache root), GRPC_KUBE_TOOLS_GO_P (go build -p, default 2),
+# GRPC_KUBE_TOOLS_ONLY (subset of: etcd kube kwok pulumi langpython k8sprov).
 #
 # Why wrapper modules: `go install pkg@version` refuses a module whose go.mod has replace
 # directives, and pulumi, pulumi-kubernetes and kubernetes all have them (mostly to sibling
@@ -19,11 +26,25 @@
 # the tool's module and re-states its replaces, with each "=> ./sibling" turned into a
 # requirement of the sibling's published version. Nothing generated lands in the repository.
 #
-# Versions are what the Go module proxy reachable here actually serves; see the notes at each.
+# Plugin wiring (both measured with this CLI):
+#  - PATH: put bin/ first on PATH. The CLI finds pulumi-language-python next to its own
+#    executable, and pulumi-resource-kubernetes on PATH as an "ambient" plugin, whatever version
+#    the program asks for (it warns "using pulumi-resource-kubernetes from $PATH" and, as the
+#    version differs, "expected to have version >=4.34.2, but has 4.25.0"). Nothing is copied.
+#  - or `pulumi plugin install resource kubernetes 4.34.2 --file bin/pulumi-resource-kubernetes`
+#    (copies 295 MB into $PULUMI_HOME/plugins) and PULUMI_IGNORE_AMBIENT_PLUGINS=1.
+#  Either way set PULUMI_HOME to a scratch dir, PULUMI_SKIP_UPDATE_CHECK=1 (no network),
+#  PULUMI_CONFIG_PASSPHRASE and a file:// backend (PULUMI_BACKEND_URL or `pulumi login`).
+#
+# Not built: pulumi-resource-tls. The proxy serves no version of github.com/pulumi/pulumi-tls/*
+# (list and v5.6.2: "403 This module version is not available") nor a usable
+# github.com/hashicorp/terraform-provider-tls, so a program that creates tls resources fails at
+# "Could not automatically download and install resource plugin 'pulumi-resource-tls' at version
+# v5.6.2" (the CLI's download from get.pulumi.com cannot resolve here).
 set -euo pipefail
 
 # ---- versions -------------------------------------------------------------------------------
-# Pulumi CLI + Python language host. requirements.txt pins the SDK pulumi==3.272.0, but the proxy
+# Pulumi CLI. requirements.txt pins the SDK pulumi==3.272.0, but the proxy
 # refuses github.com/pulumi/pulumi/pkg/v3@v3.272.0 and @v3.273.0 ("403 This module version is not
 # available"); v3.274.0 is the closest served version >= the SDK pin. A CLI newer than the SDK is
 # the normal, supported direction.
@@ -36,29 +57,31 @@ PULUMI_VERSION=3.274.0
 # binary; the resources we use (core/v1, apps/v1, networking/v1) are unchanged between them.
 K8S_PROVIDER_VERSION=4.25.0
 K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199
+# Python language host: see build_langpython for why it is 3.68.0.
+LANGHOST_SDK_VERSION=3.68.0
 # Kubernetes control plane + kubectl.
 KUBE_VERSION=1.35.4
+# kwok (simulated kubelets: fake Nodes that turn Ready and Pods bound to them Running/Ready).
+KWOK_VERSION=0.8.0
 # etcd comes from Debian bookworm's etcd-server (3.4.23), not built.
 
 CACHE_ROOT=${GRPC_KUBE_TOOLS_CACHE:-$HOME/.cache/grpc-kube-tools}
 # RECIPE: bump when this script changes how a binary is built, so old caches are not reused.
 RECIPE=1
-KEY="pulumi-${PULUMI_VERSION}_k8sprov-${K8S_PROVIDER_VERSION}_kube-${KUBE_VERSION}_r${RECIPE}"
+KEY="pulumi-${PULUMI_VERSION}_langpy-${LANGHOST_SDK_VERSION}_k8sprov-${K8S_PROVIDER_VERSION}_kube-${KUBE_VERSION}_kwok-${KWOK_VERSION}_r${RECIPE}"
 ROOT="$CACHE_ROOT/$KEY"
 BIN="$ROOT/bin"
 SRC="$ROOT/src"
 LOGS="$ROOT/logs"
-HERE="$(cd "$(dirname "$0")" && pwd)"
 
-# Keep module downloads and the build cache under the tools cache too unless the caller has set
-# them, so one directory (and one `rm -rf`) holds everything the tools cost.
-export GOMODCACHE=${GOMODCACHE:-$(go env GOMODCACHE)}
+# No VCS stamping (there is no VCS in a module zip); never switch Go toolchains behind our back.
 export GOFLAGS="-buildvcs=false ${GOFLAGS:-}"
 export GOTOOLCHAIN=local
 # 2 cores here; more parallel compiles only add memory pressure.
 GO_P=${GRPC_KUBE_TOOLS_GO_P:-2}
 
 log() { echo "tools.sh: $*" >&2; }
+command -v go >/dev/null || { log "needs the go command (Go >= 1.26)"; exit 1; }
 mkdir -p "$BIN" "$SRC" "$LOGS"
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -99,7 +122,7 @@ replaces() {
     ' "$1"
 }
 
-# has_version BIN ARGS...: the binary exists and its version command exits 0.
+# runs BIN ARGS...: the binary exists and `BIN ARGS` (a version or help command) exits 0.
 runs() {
     [ -x "$1" ] && "$@" >/dev/null 2>&1
 }
@@ -109,8 +132,18 @@ runs() {
 # ./staging/src/k8s.io/<name>. Outside that repo those replaces do not apply, and v0.0.0 does not
 # exist on the proxy, so the wrapper requires and pins each staging module at its published
 # v0.<minor>.<patch> (the list is read from kubernetes's own go.mod, so it follows the version).
+# kube-scheduler only matters with local-cluster.sh's simulated nodes (LOCAL_CLUSTER_NODES).
+KUBE_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+
+# kube_runs CMD: the binary is there and reports its version.
+kube_runs() {
+    if [ "$1" = kubectl ]; then runs "$BIN/kubectl" version --client; else runs "$BIN/$1" --version; fi
+}
+
 build_kube() {
-    local dir="$SRC/kube" kmod staging
+    local dir="$SRC/kube" kmod staging cmd missing=
+    for cmd in $KUBE_CMDS; do kube_runs "$cmd" || missing=1; done
+    [ -n "$missing" ] || return 0
     mkdir -p "$dir"
     kmod=$(modfile "k8s.io/kubernetes@v$KUBE_VERSION")
     staging="v0.${KUBE_VERSION#1.}"
@@ -127,6 +160,7 @@ build_kube() {
         # Non-staging replaces of kubernetes (none at 1.35) would be repeated verbatim.
         replaces "$kmod" | awk '$3 !~ /^\.\// { print "replace " $0 }'
     } >"$dir/go.mod"
+    rm -f "$dir/go.sum"
     cat >"$dir/tools.go" <<'EOF'
 //go:build tools
 
@@ -136,6 +170,7 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 EOF
@@ -150,9 +185,8 @@ EOF
             ld="$ld -X k8s.io/$k.$v"
         done
     done
-    local cmd
-    for cmd in kube-apiserver kube-controller-manager kubectl; do
-        if runs "$BIN/$cmd" --version || runs "$BIN/$cmd" version --client; then continue; fi
+    for cmd in $KUBE_CMDS; do
+        kube_runs "$cmd" && continue
         (cd "$dir" && timed "$cmd" go build -p "$GO_P" -trimpath -ldflags "-s -w $ld" \
             -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd")
     done
@@ -163,7 +197,7 @@ EOF
 # fork of atotto/clipboard. The wrapper requires sdk/v3 at the SAME published version (the
 # ../sdk of that commit) and repeats every non-local replace verbatim.
 # The CLI prints (and the engine compares plugin/SDK versions against) sdk's version.Version,
-# which only the linker sets; unset it reports "v3.0.0-dev"-ish garbage.
+# which only the linker sets (upstream's Makefile does the same -X); unset, it is empty.
 PULUMI_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 
 prep_pulumi() {
@@ -183,6 +217,7 @@ prep_pulumi() {
         echo
         replaces "$pmod" | awk '$3 !~ /^\.\.?\// { print "replace " $0 }'
     } >"$dir/go.mod"
+    rm -f "$dir/go.sum"
     cat >"$dir/tools.go" <<'EOF'
 //go:build tools
 
@@ -201,18 +236,80 @@ build_pulumi() {
         -ldflags "-s -w $PULUMI_LDFLAGS" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
 
+# ---- pulumi-language-python (+ its exec shim) ------------------------------------------------
+# The CLI runs a `runtime: python` project through the language host pulumi-language-python,
+# which is not part of the CLI. Since 2023 its source is its own module,
+# github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, and the proxy refuses every
+# version of it ("403 This module version is not available"). Before that it was a package of
+# sdk/v3 itself; v3.68.0 is the newest served sdk/v3 that still contains it, so that is what is
+# built: upstream's real host, but 3.68.0 next to a 3.274.0 CLI and a 3.272.0 Python SDK.
+# Measured to work (pulumi up / preview --expect-no-changes / destroy), with one difference: it
+# predates the engine passing runtime options in the RunRequest, so `runtime.options.virtualenv`
+# in Pulumi.yaml is NOT honoured; it runs the first `python` on PATH, so put the venv's bin/ first
+# on PATH (or activate it). The host runs the program through `pulumi-language-python-exec`, a
+# Python script found on PATH next to it; the current one (from sdk/v3 v$PULUMI_VERSION, same
+# command-line contract: --monitor --engine --project --stack --pwd --dry_run --parallel
+# --organization PROGRAM) is copied into bin.
+# The Automation API's inline programs (pulumi.automation with program=) do not need either: the
+# Python process serves the language runtime itself and hands the CLI --client=ADDR.
+
+prep_langpython() {
+    local dir="$SRC/pulumi-language-python" smod
+    mkdir -p "$dir"
+    smod=$(modfile "github.com/pulumi/pulumi/sdk/v3@v$LANGHOST_SDK_VERSION")
+    {
+        echo "// Generated by .ci/tools.sh: wrapper to build pulumi-language-python v$LANGHOST_SDK_VERSION."
+        echo "module grpc-kube-tools/pulumi-language-python"
+        echo
+        grep -E '^go ' "$smod"
+        echo
+        echo "require github.com/pulumi/pulumi/sdk/v3 v$LANGHOST_SDK_VERSION"
+        echo
+        replaces "$smod" | awk '$3 !~ /^\.\.?\// { print "replace " $0 }'
+    } >"$dir/go.mod"
+    rm -f "$dir/go.sum"
+    cat >"$dir/tools.go" <<'EOF'
+//go:build tools
+
+// Package tools only pins the command this wrapper builds, for go mod tidy.
+package tools
+
+import _ "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python"
+EOF
+    (cd "$dir" && timed langpython-mod-tidy go mod tidy)
+}
+
+build_langpython() {
+    local exec_src
+    # Plugins have no version flag; `-help` (Go's flag package: usage, exit 0) proves it runs.
+    if ! runs "$BIN/pulumi-language-python" -help; then
+        prep_langpython
+        (cd "$SRC/pulumi-language-python" && timed pulumi-language-python go build -p "$GO_P" \
+            -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGHOST_SDK_VERSION" \
+            -o "$BIN/pulumi-language-python" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python)
+    fi
+    if [ ! -x "$BIN/pulumi-language-python-exec" ]; then
+        exec_src="$(moddir "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")/python/cmd/pulumi-language-python-exec"
+        install -m 0755 "$exec_src" "$BIN/pulumi-language-python-exec"
+    fi
+}
+
 # ---- pulumi-resource-kubernetes -------------------------------------------------------------
 # Three traps in github.com/pulumi/pulumi-kubernetes/provider/v4:
 #  1. `replace .../sdk/v4 => ../sdk`: the sdk of that commit is not on the proxy (neither
-#     v4.25.0 nor a pseudo-version); the closest served release above the v4.24.0 the provider
-#     requires is v4.29.0. Only pkg/provider/{yaml/v2,helm/v4} import it, for plain Go types.
+#     v4.25.0, nor the v4.24.0 the provider requires, nor a pseudo-version). Only plain Go types
+#     are used from it (kubernetes.UntypedArgs, yaml/v2.RegisterResource, helm/v4 RepositoryOpts
+#     and PostRenderer), all present in the served v4.22.2. The next served release, v4.29.0,
+#     does NOT work: it requires sdk/v3 v3.226.0, MVS lifts sdk/v3 to that, and pkg/v3 v3.215.0
+#     (which the provider needs) no longer compiles against it (pkg and sdk move in lockstep).
+#     So the wrapper replaces sdk/v4 by v4.22.2, whose own sdk/v3 requirement (v3.153.1) is older.
 #  2. cmd/pulumi-resource-kubernetes/main.go embeds schema-embed.json and
 #     terraform-mapping-embed.json, which `go generate` writes and which are therefore NOT in the
 #     module zip: that package does not build from the proxy. The wrapper has its own 10-line
 #     main package that calls the same provider.Serve with the module's schema.json (version
 #     stamped in, as upstream's generate.go does) and terraform-mapping.json.
 #  3. version.Version is set only by the linker (upstream: VERSION without the leading v).
-K8S_SDK_VERSION=v4.29.0
+K8S_SDK_VERSION=v4.22.2
 K8S_PROVIDER_LDFLAGS="-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION"
 
 prep_k8sprov() {
@@ -228,11 +325,12 @@ prep_k8sprov() {
         echo
         echo "require ("
         echo "	github.com/pulumi/pulumi-kubernetes/provider/v4 $K8S_PROVIDER_MODVER"
-        echo "	github.com/pulumi/pulumi-kubernetes/sdk/v4 $K8S_SDK_VERSION"
         echo ")"
         echo
+        echo "replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => github.com/pulumi/pulumi-kubernetes/sdk/v4 $K8S_SDK_VERSION"
         replaces "$kmod" | awk '$3 !~ /^\.\.?\// { print "replace " $0 }'
     } >"$dir/go.mod"
+    rm -f "$dir/go.sum"
     VERSION=$K8S_PROVIDER_VERSION python3 - "$kdir/cmd/pulumi-resource-kubernetes" "$dir" <<'EOF'
 import json, os, sys
 src, dst = sys.argv[1:3]
@@ -267,19 +365,61 @@ EOF
 }
 
 build_k8sprov() {
-    # The provider has no version flag; the plugin protocol's GetPluginInfo is checked in the
-    # smoke test. Here: it exists and starts (it prints its gRPC port and waits; stdin EOF ends it).
-    [ -x "$BIN/pulumi-resource-kubernetes" ] && return 0
+    # No version flag either (the engine asks GetPluginInfo over gRPC); -help proves it runs.
+    runs "$BIN/pulumi-resource-kubernetes" -help && return 0
     prep_k8sprov
     (cd "$SRC/pulumi-resource-kubernetes" && timed pulumi-resource-kubernetes go build -p "$GO_P" \
         -trimpath -ldflags "-s -w $K8S_PROVIDER_LDFLAGS" -o "$BIN/pulumi-resource-kubernetes" .)
 }
 
+# ---- kwok ------------------------------------------------------------------------------------
+# sigs.k8s.io/kwok has no replace directives, so plain `go install module/cmd@version` works.
+# kwok does nothing without Stage definitions (it exits "no stages found"); upstream's default
+# ones (what kwokctl embeds: node initialise + lease heartbeat, pod ready/complete/delete) ship
+# in the module zip under kustomize/stage and are concatenated into share/kwok/stages.yaml.
+build_kwok() {
+    local stages="$ROOT/share/kwok/stages.yaml" kdir f
+    if ! runs "$BIN/kwok" --version; then
+        GOBIN="$BIN" timed kwok go install -p "$GO_P" -trimpath \
+            -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+            "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+    fi
+    if [ ! -s "$stages" ]; then
+        kdir=$(moddir "sigs.k8s.io/kwok@v$KWOK_VERSION")
+        mkdir -p "$(dirname "$stages")"
+        for f in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+            pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+            echo "---"
+            cat "$kdir/kustomize/stage/$f.yaml"
+        done >"$stages.tmp"
+        mv "$stages.tmp" "$stages"
+    fi
+}
+
+# ---- etcd (Debian) --------------------------------------------------------------------------
+# bookworm's etcd-server is 3.4.23, older than the etcd 3.5+ kubernetes 1.35 documents; measured
+# here: kube-apiserver 1.35.4 stores, watches and deletes through it (namespace deletion, pulumi
+# up/preview/destroy, kwok-driven pods all work). Its postinst enables a system etcd on :2379
+# where systemd runs; local-cluster.sh runs its own etcd per DIR on a free port, so the system
+# one is switched off again.
+ensure_etcd() {
+    if command -v etcd >/dev/null 2>&1 && etcd --version >/dev/null 2>&1; then return 0; fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    timed etcd-apt sh -c "${sudo[*]} apt-get update -qq &&
+        ${sudo[*]} apt-get install -y -qq --no-install-recommends etcd-server"
+    if [ -d /run/systemd/system ]; then
+        "${sudo[@]}" systemctl disable --now etcd >/dev/null 2>&1 || true
+    fi
+    etcd --version >/dev/null
+}
+
 # ---- main -----------------------------------------------------------------------------------
 main() {
     local part
-    for part in ${GRPC_KUBE_TOOLS_ONLY:-kube pulumi k8sprov}; do
-        "build_$part"
+    for part in ${GRPC_KUBE_TOOLS_ONLY:-etcd kube kwok pulumi langpython k8sprov}; do
+        if [ "$part" = etcd ]; then ensure_etcd; else "build_$part"; fi
     done
     echo "$BIN"
 }
