@@ -335,6 +335,12 @@ def run_program(
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # When a program fails on purpose (an Output that resolves to a bad value), every Output
+    # derived from it fails too and asyncio would print each unawaited one to stderr. The
+    # program's exception already says what went wrong; keep the rest as log records.
+    loop.set_exception_handler(
+        lambda _loop, context: capture.records.append(("error", str(context.get("message"))))
+    )
     # The SDK walks the Python stack for every resource to tell the engine where it was
     # declared; mocks have no engine to tell, and the walk is ~13% of a large run.
     saved_stack_trace = _sdk_resource._get_stack_trace
