@@ -9,7 +9,8 @@ as an Output. grpc-kube checks every argument twice over, with the same rules:
   deployment with an error naming the property, before the child that would carry it is sent.
 
 `lift` computes with values that may be Outputs: plainly when they are all plain (so the plain
-path behaves exactly as before), inside `Output.all(...).apply` otherwise.
+path behaves exactly as before), inside `Output.all(...).apply` otherwise. `DeferredChecks` does
+the same for checks across several values (and objects), which no one model validates.
 
 Values that decide *which* resources exist (e.g. `headless`, `mesh`, `tls`) stay plain: Pulumi
 must know the set of resources when the program runs, and a preview would otherwise be wrong.
@@ -24,7 +25,16 @@ from typing import Any, TypeVar, cast
 import pulumi
 from pydantic import BaseModel
 
-__all__ = ["contains_output", "fmt", "gate", "is_output", "lift", "plain", "to_output"]
+__all__ = [
+    "DeferredChecks",
+    "contains_output",
+    "fmt",
+    "gate",
+    "is_output",
+    "lift",
+    "plain",
+    "to_output",
+]
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -171,3 +181,72 @@ def gate(args: M, *, where: str) -> M:
 
 def _second(pair: list[Any]) -> Any:
     return pair[1]
+
+
+class DeferredChecks:
+    """Checks across values that may be Outputs, with the plain-value rule of every component:
+    a check whose values are all plain runs at once and its problems join `now` (raised with the
+    component's other problems before anything registers); one that involves an Output runs when
+    its values resolve, and every value passed through `guard` is released only once all of
+    those checks passed and every value given to `wait_for` resolved. One failure holds back
+    every guarded value, and the problems of all deferred checks fail the deployment together
+    (InvalidArgumentError, `resolved=True`), so a bad value sends none of the objects that would
+    only make sense together (a default-deny NetworkPolicy without its allows would cut a
+    namespace off)."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.now: list[str] = []
+        self._later: list[tuple[Callable[..., list[str]], tuple[Any, ...]]] = []
+        self._verdict: pulumi.Output[bool] | None = None
+
+    def check(self, problems: Callable[..., list[str]], *values: Any) -> None:
+        """Run `problems(*values)` (a list of problem lines, empty when all is well) now when
+        every value is plain, else once they resolve."""
+        if not any(contains_output(v) for v in values):
+            self.now += problems(*values)
+            return
+        self._later.append((problems, values))
+        self._verdict = None
+
+    def wait_for(self, value: Any) -> None:
+        """Hold the guarded values until `value` has resolved: for a gated model, which fails
+        the deployment itself when a value in it does. Nothing to wait for when it is plain."""
+        if contains_output(value):
+            self.check(_no_problems, value)
+
+    def guard(self, value: Any) -> Any:
+        """`value` (nested Outputs allowed), released only after every deferred check made so
+        far passed; `value` itself when nothing was deferred."""
+        if not self._later:
+            return value
+        return pulumi.Output.all(self._checked(), to_output(value)).apply(_second)
+
+    def _checked(self) -> pulumi.Output[bool]:
+        """One Output for all deferred checks, shared by every `guard` until a check is added:
+        it resolves to True, or fails listing the problems of every failed check."""
+        if self._verdict is not None:
+            return self._verdict
+        from ._validation import InvalidArgumentError
+
+        later = list(self._later)
+        where = self.where
+
+        def run(resolved: list[list[Any]]) -> bool:
+            found = [
+                line
+                for (problems, _), values in zip(later, resolved, strict=True)
+                for line in problems(*values)
+            ]
+            if found:
+                raise InvalidArgumentError(where, found, resolved=True)
+            return True
+
+        self._verdict = pulumi.Output.all(
+            *[pulumi.Output.all(*[to_output(v) for v in values]) for _, values in later]
+        ).apply(run)
+        return self._verdict
+
+
+def _no_problems(*_: Any) -> list[str]:
+    return []

@@ -19,14 +19,14 @@ TlsSecret object.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pydantic
 
-from ._inputs import contains_output, fmt, gate, lift, to_output
+from ._inputs import DeferredChecks, contains_output, fmt, gate, lift
 from ._namespaces import (
     MANAGED_BY,
     PodSecurityLevel,
@@ -111,41 +111,6 @@ MAX_GRPC_MESSAGE_BYTES = 2**32 - 1
 # NGF truncates and hashes data-plane object names longer than this (CreateNginxResourceName).
 _MAX_DATA_PLANE_NAME = 63
 _MANAGED = MANAGED_BY
-
-
-class DeferredChecks:
-    """Cross-object checks on values that may be Outputs, with the plain-value rule of every
-    component: a check whose values are all plain runs at once and its problems join `now`
-    (raised with the others before anything registers); one that involves an Output runs when
-    its values resolve and fails the deployment (InvalidArgumentError, `resolved=True`) before
-    any resource passed through `guard` is sent."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.now: list[str] = []
-        self._later: list[pulumi.Output[Any]] = []
-
-    def check(self, problems: Callable[..., list[str]], *values: Any) -> None:
-        """Run `problems(*values)` now, or once the values resolve."""
-        if not any(contains_output(v) for v in values):
-            self.now += problems(*values)
-            return
-        where = self.where
-
-        def run(resolved: list[Any]) -> bool:
-            found = problems(*resolved)
-            if found:
-                raise InvalidArgumentError(where, found, resolved=True)
-            return True
-
-        self._later.append(pulumi.Output.all(*[to_output(v) for v in values]).apply(run))
-
-    def guard(self, value: Any) -> Any:
-        """`value` (nested Outputs allowed), released only after every deferred check passed;
-        `value` itself when nothing was deferred."""
-        if not self._later:
-            return value
-        return pulumi.Output.all(*self._later, value).apply(lambda vs: vs[-1])
 
 
 class GrpcMethodMatch(ArgsModel):

@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ._inputs import contains_output, fmt, gate, is_output, lift
+from ._inputs import DeferredChecks, contains_output, fmt, gate, is_output, lift
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -51,7 +51,7 @@ from .certificates import (
     kubernetes_service_dns_names,
     provision_edge_tls,
 )
-from .grpc_gateway import DeferredChecks, GrpcGateway
+from .grpc_gateway import GrpcGateway
 from .grpc_service import GrpcService, GrpcServiceRef
 from .nginx_ingress_controller import IngressControllerRef, NginxIngressController
 from .peers import PeerRef

@@ -28,7 +28,7 @@ import pydantic
 from pydantic import ValidationError, ValidationInfo
 from pydantic_core import InitErrorDetails
 
-from ._inputs import contains_output, gate, is_output, lift, to_output
+from ._inputs import DeferredChecks, contains_output, gate, is_output, lift
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -779,43 +779,6 @@ class PolicyPlan:
     """The NetworkPolicy names (always plain), in the order of `objects`."""
 
 
-class _Deferred:
-    """Checks of values that are Outputs, run when they resolve: every policy's namespace
-    resolves only after they all pass, so a failure sends no NetworkPolicy."""
-
-    def __init__(self) -> None:
-        self._checks: list[tuple[list[Any], Callable[..., str | None]]] = []
-
-    def add(self, check: Callable[..., str | None], *values: Any) -> None:
-        """`check(*resolved_values)` returns a problem line, or None when all is well."""
-        self._checks.append((list(values), check))
-
-    def wait_for(self, value: Any) -> None:
-        """Hold the policies until `value` (a gated model: it fails when a value in it does)
-        has resolved. A default-deny sent without the allows it came with would cut the
-        namespace off, so one bad value anywhere sends no policy at all."""
-        if contains_output(value):
-            self.add(_no_problem, to_output(value))
-
-    def guard(self, value: Any, *, where: str) -> Any:
-        """`value`, resolving only after every check passed (unchanged when there are none)."""
-        if not self._checks:
-            return value
-        checks = list(self._checks)
-
-        def run(resolved: list[list[Any]], plain: Any) -> Any:
-            problems = [
-                p
-                for (_, check), values in zip(checks, resolved, strict=True)
-                if (p := check(*values)) is not None
-            ]
-            if problems:
-                raise InvalidArgumentError(where, problems, resolved=True)
-            return plain
-
-        return lift(run, [values for values, _ in checks], value)
-
-
 class _Scope:
     """Decides, when the program runs, which sides of a connection are in the policy's
     namespace: that decides which NetworkPolicies exist.
@@ -825,7 +788,7 @@ class _Scope:
     to be different namespaces. Either assumption is checked when the values resolve, and a
     wrong one fails the deployment naming the property, before any policy is sent."""
 
-    def __init__(self, namespace: Any, deferred: _Deferred) -> None:
+    def __init__(self, namespace: Any, deferred: DeferredChecks) -> None:
         self.namespace = namespace
         self._deferred = deferred
         self._assumed: set[str] = set()
@@ -840,7 +803,7 @@ class _Scope:
         same = is_output(value) and is_output(ns)
         if at not in self._assumed:
             self._assumed.add(at)
-            self._deferred.add(_assumption_check(at, same), value, ns)
+            self._deferred.check(_assumption_check(at, same), value, ns)
         return same
 
     def same(self, value: Any, at: str) -> bool:
@@ -853,43 +816,39 @@ class _Scope:
             return bool(value == ns)
         if at not in self._assumed:
             self._assumed.add(at)
-            self._deferred.add(_declared_check(at), value, ns)
+            self._deferred.check(_declared_check(at), value, ns)
         return True
 
 
-def _no_problem(*_: Any) -> None:
-    return None
-
-
-def _assumption_check(at: str, same: bool) -> Callable[[Any, Any], str | None]:
-    def check(value: Any, ns: Any) -> str | None:
+def _assumption_check(at: str, same: bool) -> Callable[[Any, Any], list[str]]:
+    def check(value: Any, ns: Any) -> list[str]:
         if (value == ns) == same:
-            return None
+            return []
         if same:
-            return (
+            return [
                 f"{at}: resolved to namespace {value!r}, but this policy protects {ns!r}. Both "
                 "were Outputs, which are taken to be the same namespace (so its pods got "
                 "NetworkPolicies here). Fix: give the namespaces of connections across "
                 "namespaces as plain names."
-            )
-        return (
+            ]
+        return [
             f"{at}: resolved to {value!r}, this policy's own namespace, but one of the two was "
             "an Output and the other a plain name, which are taken to be different namespaces "
             "(so its pods got no NetworkPolicies here). Fix: give both the same way: plain "
             "names, or both the name Output of the one Namespace resource."
-        )
+        ]
 
     return check
 
 
-def _declared_check(at: str) -> Callable[[Any, Any], str | None]:
-    def check(value: Any, ns: Any) -> str | None:
+def _declared_check(at: str) -> Callable[[Any, Any], list[str]]:
+    def check(value: Any, ns: Any) -> list[str]:
         if value == ns:
-            return None
-        return (
+            return []
+        return [
             f"{at}: resolved to {value!r}, but this policy protects {ns!r}. Fix: pass the "
             "MeshEnabledNamespace of this namespace, or mesh=True/False."
-        )
+        ]
 
     return check
 
@@ -911,14 +870,14 @@ def _label_name(labels: Mapping[str, str]) -> str:
     return "workload"
 
 
-def _nonempty_labels(at: str, namespace: Any) -> Callable[[Any], str | None]:
-    def check(labels: Any) -> str | None:
+def _nonempty_labels(at: str, namespace: Any) -> Callable[[Any], list[str]]:
+    def check(labels: Any) -> list[str]:
         if labels:
-            return None
-        return (
+            return []
+        return [
             f"{at}: the PeerRef's pod_labels resolved to {labels!r}; it would select every pod "
             f"of namespace {_show(namespace)}. Fix: give the pods' labels."
-        )
+        ]
 
     return check
 
@@ -927,7 +886,7 @@ def _side(
     obj: Any,
     at: str,
     problems: list[str],
-    deferred: _Deferred,
+    deferred: DeferredChecks,
     *,
     server: bool,
     where: str,
@@ -947,7 +906,7 @@ def _side(
     if isinstance(obj, PeerRef):
         labels: Any = obj.pod_labels
         if is_output(labels):
-            deferred.add(_nonempty_labels(at, obj.namespace), labels)
+            deferred.check(_nonempty_labels(at, obj.namespace), labels)
         elif not labels:
             problems.append(
                 f"{at}: got a PeerRef with no pod_labels; it would select every pod of "
@@ -1029,15 +988,15 @@ def _linkerd_spec(
     return spec
 
 
-def _metrics_need_mesh(ns: Any) -> Callable[[Any], str | None]:
-    def check(metrics: Any) -> str | None:
+def _metrics_need_mesh(ns: Any) -> Callable[[Any], list[str]]:
+    def check(metrics: Any) -> list[str]:
         if not metrics:
-            return None
-        return (
+            return []
+        return [
             f"metrics_from_namespaces: resolved to {list(metrics)}, but nothing in namespace "
             f"{_show(ns)} is meshed, so there is no proxy admin port to scrape. Fix: pass "
             "mesh=True (or the MeshEnabledNamespace), or remove metrics_from_namespaces."
-        )
+        ]
 
     return check
 
@@ -1056,7 +1015,7 @@ def plan_policies(
     where = f"ZeroTrustPolicy {name!r}"
     args = validate_model(ZeroTrustPolicyArgs, args, where=where)
     problems: list[str] = []
-    deferred = _Deferred()
+    deferred = DeferredChecks(where)
     deferred.wait_for(args)
     prefix = args.name_prefix if args.name_prefix is not None else name
     try:
@@ -1197,13 +1156,14 @@ def plan_policies(
     metrics = args.metrics_from_namespaces
     if not any_meshed:
         if is_output(metrics):
-            deferred.add(_metrics_need_mesh(ns), metrics)
+            deferred.check(_metrics_need_mesh(ns), metrics)
         elif metrics:
             problems.append(
                 f"metrics_from_namespaces: got {_show(metrics)}, but nothing in namespace "
                 f"{_show(ns)} is meshed, so there is no proxy admin port to scrape. Fix: pass "
                 "mesh=True (or the MeshEnabledNamespace), or remove metrics_from_namespaces."
             )
+    problems += deferred.now
     if problems:
         raise InvalidArgumentError(where, problems)
 
@@ -1218,7 +1178,7 @@ def plan_policies(
     managed = {"app.kubernetes.io/managed-by": "grpc-kube", "app.kubernetes.io/part-of": prefix}
     # The namespace every object is sent with: it resolves only once the checks of values that
     # arrived as Outputs pass, so a bad one reaches no object.
-    sent_ns = deferred.guard(ns, where=where)
+    sent_ns = deferred.guard(ns)
     names: list[tuple[str, str]] = []  # (Kubernetes name, what generated it)
 
     def policy(suffix: str, spec: Any) -> tuple[str, dict[str, Any]]:
