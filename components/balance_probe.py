@@ -10,15 +10,25 @@ says whether the path balances per request.
 
 Exit status: 0 balanced, 1 pinned or over --threshold, 2 error (unreachable, TLS, deadline, bad
 arguments). Tallying, imbalance and the verdict are pure functions, unit-tested on their own.
+
+Watch mode follows the spread over time, e.g. while a Deployment scales from 3 to 6 replicas:
+
+    grpc-lb-check grpctest.dev.example.com:443 --tls --cacert ca.pem --duration 60 --rate 200
+
+It prints one row per --interval (calls per backend, failed calls), then when the spread
+converged over the backends seen (`CONVERGED after 3.1 s across 6 backends`) or why it did not.
+Exit status: 0 converged with no failed call, 1 not converged or calls failed, 2 error.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -40,22 +50,43 @@ __all__ = [
     "EXIT_BALANCED",
     "EXIT_ERROR",
     "EXIT_UNBALANCED",
+    "CallRecord",
+    "Convergence",
+    "Interval",
     "Options",
     "ProbeError",
     "RunResult",
     "Verdict",
+    "WatchResult",
+    "WatchVerdict",
+    "bucket_calls",
     "build_report",
+    "build_watch_report",
     "describe_rpc_error",
     "error_report",
     "exit_code",
     "fair_share_backends",
+    "find_convergence",
+    "first_last_seen",
+    "format_interval_row",
     "format_report",
+    "format_watch_header",
+    "format_watch_report",
+    "format_watch_summary",
     "imbalance",
+    "interval_count",
     "judge",
+    "judge_watch",
     "main",
+    "max_min",
     "parse_args",
     "percentile",
+    "pinned_sequence",
+    "sliding_windows",
     "tally",
+    "unfair_reason",
+    "watch_exit_code",
+    "watch_intervals",
 ]
 
 EXIT_BALANCED = 0
@@ -281,6 +312,436 @@ def exit_code(verdict: Verdict | None) -> int:
     return EXIT_BALANCED if verdict.kind == "balanced" else EXIT_UNBALANCED
 
 
+# ----------------------------------------------------------------------------- watch mode (pure)
+#
+# `--duration S` turns the probe into a watch: it calls at a steady --rate for S seconds and
+# buckets the calls by when they started into --interval windows, so a change of the backends
+# (a scale-out, a scale-in, a proxy reload) shows up as a change of the spread over time. The
+# verdict says whether, and how long after the last change, the spread settled.
+
+Metric = Literal["share", "max_min"]
+WatchKind = Literal["converged", "not_converged"]
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call of a watch: when it was issued (seconds since the watch began), the backend
+    that answered (None when it failed or its reply named none), the gRPC status name when it
+    failed, and how long it took."""
+
+    start_s: float
+    backend: str | None = None
+    error: str | None = None
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The calls issued within [start_s, end_s): where the successful ones landed (busiest
+    first) and the failed ones by status."""
+
+    start_s: float
+    end_s: float
+    backends: Mapping[str, int] = field(default_factory=dict)
+    errors: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> int:
+        return sum(self.backends.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def seen(self) -> frozenset[str]:
+        return frozenset(b for b, n in self.backends.items() if n > 0)
+
+    def to_json(self, expected: int | None = None) -> dict[str, Any]:
+        return {
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "ok": self.ok,
+            "failed": self.failed,
+            "errors": dict(sorted(self.errors.items())),
+            "backends": dict(self.backends),
+            "backends_seen": len(self.seen),
+            "imbalance": round(imbalance(self.backends, expected), 3) if self.ok else None,
+            "max_min": round(max_min(self.backends), 3) if self.ok else None,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Interval:
+        """An interval of a `--json` watch report (what a benchmark reads back)."""
+        return cls(
+            float(doc["start_s"]),
+            float(doc["end_s"]),
+            tally(Counter(doc["backends"]).elements()),
+            dict(doc.get("errors", {})),
+        )
+
+
+def interval_count(duration: float, interval: float) -> int:
+    """Intervals in a watch; the last one is shorter when `interval` does not divide it."""
+    return max(1, math.ceil(duration / interval - 1e-9))
+
+
+def bucket_calls(records: Iterable[CallRecord], interval: float, duration: float) -> list[Interval]:
+    """The calls grouped by the interval they were issued in. A call that named no backend and
+    did not fail counts in neither (the report treats such replies as an error)."""
+    n = interval_count(duration, interval)
+    ok: list[Counter[str]] = [Counter() for _ in range(n)]
+    failed: list[Counter[str]] = [Counter() for _ in range(n)]
+    for r in records:
+        k = min(max(int(r.start_s / interval), 0), n - 1)
+        if r.error is not None:
+            failed[k][r.error] += 1
+        elif r.backend is not None:
+            ok[k][r.backend] += 1
+    return [
+        Interval(
+            k * interval,
+            min((k + 1) * interval, duration),
+            tally(ok[k].elements()),
+            dict(sorted(failed[k].items())),
+        )
+        for k in range(n)
+    ]
+
+
+def sliding_windows(intervals: Sequence[Interval], k: int) -> list[Interval]:
+    """Windows of `k` consecutive intervals, one starting at each interval: 0.1 s intervals and
+    k=10 give 1 s windows at a 0.1 s step, for a convergence time finer than the window."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not intervals:
+        return []
+    k = min(k, len(intervals))
+    windows = []
+    for i in range(len(intervals) - k + 1):
+        part = intervals[i : i + k]
+        ok: Counter[str] = Counter()
+        failed: Counter[str] = Counter()
+        for iv in part:
+            ok.update(iv.backends)
+            failed.update(iv.errors)
+        windows.append(
+            Interval(
+                part[0].start_s,
+                part[-1].end_s,
+                tally(ok.elements()),
+                dict(sorted(failed.items())),
+            )
+        )
+    return windows
+
+
+def max_min(counts: Mapping[str, int], backends: Iterable[str] | None = None) -> float:
+    """Calls of the busiest backend over those of the least busy one: 1.0 is a perfect spread.
+    Over the backends in `counts`, or over `backends` when given (one with no call makes it
+    infinite). 0.0 when nothing was counted."""
+    names = list(backends) if backends is not None else [b for b, n in counts.items() if n > 0]
+    if not names:
+        return 0.0
+    values = [counts.get(b, 0) for b in names]
+    if max(values) == 0:
+        return 0.0
+    return math.inf if min(values) == 0 else max(values) / min(values)
+
+
+def unfair_reason(
+    counts: Mapping[str, int],
+    *,
+    expected: int | None = None,
+    threshold: float = 1.5,
+    metric: Metric = "share",
+) -> str | None:
+    """Why the calls of one interval are not a fair spread, or None when they are.
+
+    Fair: more than one backend answered (unless exactly one is expected), at least `expected`
+    did, and the imbalance is within `threshold`: busiest backend / fair share ("share", the
+    one-shot probe's measure) or busiest / least busy ("max_min", stricter)."""
+    total = sum(counts.values())
+    if total <= 0:
+        return "no call succeeded"
+    seen = [b for b, n in counts.items() if n > 0]
+    if len(seen) == 1 and expected != 1:
+        return f"one backend ({seen[0]}) took every call"
+    if expected is not None and len(seen) < expected:
+        return f"only {len(seen)} of {expected} expected backends answered"
+    if metric == "share":
+        ratio = imbalance(counts, expected)
+        if ratio > threshold:
+            return (
+                f"the busiest backend took {ratio:.2f}x its fair share (threshold {threshold:.2f})"
+            )
+    else:
+        ratio = max_min(counts)
+        if ratio > threshold:
+            return (
+                f"the busiest backend took {ratio:.2f}x the calls of the least busy "
+                f"(threshold {threshold:.2f})"
+            )
+    return None
+
+
+def first_last_seen(records: Iterable[CallRecord]) -> tuple[dict[str, float], dict[str, float]]:
+    """When each backend answered a call first and last (by the calls' start times)."""
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for r in records:
+        if r.backend is None or r.error is not None:
+            continue
+        first[r.backend] = min(first.get(r.backend, r.start_s), r.start_s)
+        last[r.backend] = max(last.get(r.backend, r.start_s), r.start_s)
+    return first, last
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Where the spread settled. `at_s` starts the final stretch of fair intervals over one set
+    of backends that lasted to the end; `changed_at_s` is the last time the set of answering
+    backends changed before that (a backend answered for the first time, or for the last);
+    `after_s` = at_s - changed_at_s, at least 0 (its resolution is the interval)."""
+
+    converged: bool
+    backends: tuple[str, ...]
+    reason: str
+    at_s: float | None = None
+    changed_at_s: float | None = None
+    change: str | None = None
+    after_s: float | None = None
+    stable_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 3)
+
+        return {
+            "converged": self.converged,
+            "backends": list(self.backends),
+            "at_s": r(self.at_s),
+            "changed_at_s": r(self.changed_at_s),
+            "change": self.change,
+            "after_s": r(self.after_s),
+            "stable_s": r(self.stable_s),
+            "reason": self.reason,
+        }
+
+
+def _names(names: Iterable[str], limit: int = 6) -> str:
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:limit])
+    return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
+
+
+def find_convergence(
+    intervals: Sequence[Interval],
+    *,
+    expected: int | None = None,
+    threshold: float = 1.5,
+    metric: Metric = "share",
+    min_stable_s: float | None = None,
+    first_seen: Mapping[str, float] | None = None,
+    last_seen: Mapping[str, float] | None = None,
+    since_s: float | None = None,
+    until_s: float | None = None,
+) -> Convergence:
+    """Did the spread converge, over which backends, and when?
+
+    Looks at the intervals within [since_s, until_s] (default: all). The final stretch is the
+    longest run of intervals at the end that are each fair (unfair_reason() is None) over the
+    same set of backends as the last one. It counts as converged when it lasts at least
+    `min_stable_s` (default: two intervals). Pure: the CLI verdict, the scale-out test and the
+    benchmark all use it, the latter two on a part of a run (between a scale-out and a
+    scale-in) and with sliding windows (sliding_windows())."""
+    ivs = [
+        iv
+        for iv in intervals
+        if (since_s is None or iv.start_s >= since_s - 1e-9)
+        and (until_s is None or iv.end_s <= until_s + 1e-9)
+    ]
+    if not ivs:
+        return Convergence(False, (), "no interval lies in the range looked at")
+    width = ivs[0].end_s - ivs[0].start_s
+    need = 2 * width if min_stable_s is None else min_stable_s
+    last = ivs[-1]
+    final = last.seen
+
+    def fair(iv: Interval) -> bool:
+        return (
+            unfair_reason(iv.backends, expected=expected, threshold=threshold, metric=metric)
+            is None
+        )
+
+    s = len(ivs)
+    while s > 0 and fair(ivs[s - 1]) and ivs[s - 1].seen == final:
+        s -= 1
+    if s == len(ivs):
+        return Convergence(
+            False, tuple(sorted(final)), _not_converged_reason(ivs, expected, threshold, metric)
+        )
+    stable = last.end_s - ivs[s].start_s
+    at = ivs[s].start_s
+    if stable < need - 1e-9:
+        return Convergence(
+            False,
+            tuple(sorted(final)),
+            f"the spread was fair over {len(final)} backends only from {at:.1f} s, "
+            f"{stable:.1f} s before the end ({last.end_s:.1f} s): not long enough to call it "
+            "settled; watch longer (--duration)",
+            stable_s=stable,
+        )
+
+    # The last change of the set of answering backends: one that was not answering at the
+    # start of the range answered, or one not in the final set stopped answering.
+    initial = ivs[0].seen
+    events: list[tuple[float, str]] = []
+    for b in final - initial:
+        t = (first_seen or {}).get(b)
+        if t is None:
+            t = next(iv.start_s for iv in ivs if b in iv.seen)
+        events.append((t, f"{b} answered for the first time"))
+    gone = frozenset().union(*(iv.seen for iv in ivs)) - final
+    for b in gone:
+        t = (last_seen or {}).get(b)
+        if t is None:
+            t = next(iv.end_s for iv in reversed(ivs) if b in iv.seen)
+        events.append((t, f"{b} answered for the last time"))
+    if not events:
+        return Convergence(
+            True,
+            tuple(sorted(final)),
+            f"the same {len(final)} backends answered throughout and every interval was a fair "
+            "spread",
+            at_s=at,
+            stable_s=stable,
+        )
+    changed_at, change = max(events)
+    after = max(0.0, at - changed_at)
+    return Convergence(
+        True,
+        tuple(sorted(final)),
+        f"the set of backends last changed at {changed_at:.1f} s ({change}); every interval from "
+        f"{at:.1f} s to the end ({last.end_s:.1f} s) was a fair spread over {len(final)}",
+        at_s=at,
+        changed_at_s=changed_at,
+        change=change,
+        after_s=after,
+        stable_s=stable,
+    )
+
+
+def pinned_sequence(intervals: Sequence[Interval]) -> list[str] | None:
+    """The backends one connection sat on, in order, when every interval sent all its calls to
+    a single backend, apart from hand-over intervals shared by two consecutive ones (the
+    connection closed and the client reconnected to another backend mid-interval). None when
+    the calls were spread at some point."""
+    answered = [iv for iv in intervals if iv.ok > 0]
+    order: list[str] = []
+    mixed: list[frozenset[str]] = []
+    for iv in answered:
+        if len(iv.seen) != 1:
+            mixed.append(iv.seen)
+            continue
+        (b,) = iv.seen
+        if any(not order or m != {order[-1], b} for m in mixed):
+            return None
+        mixed = []
+        if not order or order[-1] != b:
+            order.append(b)
+    return order if order and not mixed else None
+
+
+def _not_converged_reason(
+    ivs: Sequence[Interval], expected: int | None, threshold: float, metric: Metric
+) -> str:
+    pinned = pinned_sequence(ivs)
+    if pinned is not None and expected != 1:
+        moved = f" (the connection moved: {' -> '.join(pinned)})" if len(pinned) > 1 else ""
+        return (
+            f"every interval sent all its calls to one backend{moved}: calls follow the open "
+            "connection, and backends added later get none of them. The path balances per "
+            "connection (L4), or the client uses pick_first"
+        )
+    last = ivs[-1]
+    why = unfair_reason(last.backends, expected=expected, threshold=threshold, metric=metric)
+    if why is not None:
+        fails = f" ({last.failed} failed)" if last.failed else ""
+        return f"at the end ({last.start_s:.1f}-{last.end_s:.1f} s) {why}{fails}"
+    # The last interval is fair but over a set that differs from the one before it.
+    return (
+        f"the set of backends was still changing at the end ({last.start_s:.1f}-"
+        f"{last.end_s:.1f} s: {_names(last.seen)}); watch longer (--duration)"
+    )
+
+
+@dataclass(frozen=True)
+class WatchVerdict:
+    kind: WatchKind
+    headline: str
+    reason: str
+    notes: tuple[str, ...] = ()
+
+
+def judge_watch(
+    intervals: Sequence[Interval],
+    *,
+    expected: int | None = None,
+    threshold: float = 1.5,
+    first_seen: Mapping[str, float] | None = None,
+    last_seen: Mapping[str, float] | None = None,
+) -> tuple[WatchVerdict, Convergence]:
+    """The watch verdict: converged (and when, over how many backends) or not (and why), with
+    the failed calls, which turn a converged spread into exit 1 too (see watch_exit_code)."""
+    conv = find_convergence(
+        intervals,
+        expected=expected,
+        threshold=threshold,
+        first_seen=first_seen,
+        last_seen=last_seen,
+    )
+    n = len(conv.backends)
+    width = intervals[0].end_s - intervals[0].start_s if intervals else 0.0
+    if conv.converged:
+        if conv.after_s is None:
+            headline = f"CONVERGED from the start across {n} backend{'s' if n != 1 else ''}"
+        elif conv.after_s < width:
+            # The change fell in the interval before the first fair one: no finer resolution.
+            headline = f"CONVERGED within {width:g} s across {n} backends"
+        else:
+            headline = f"CONVERGED after {conv.after_s:.1f} s across {n} backends"
+    else:
+        headline = "NOT CONVERGED"
+    notes: list[str] = []
+    failed = sum(iv.failed for iv in intervals)
+    reason = conv.reason
+    if failed:
+        errors: Counter[str] = Counter()
+        for iv in intervals:
+            errors.update(iv.errors)
+        where = [iv for iv in intervals if iv.failed]
+        span = f"{where[0].start_s:.1f}-{where[-1].end_s:.1f} s"
+        codes = ", ".join(f"{k} x{v}" for k, v in sorted(errors.items()))
+        reason += f"; {failed} call{'s' if failed != 1 else ''} failed ({codes}) in {span}"
+    few = [iv for iv in intervals if 0 < iv.ok < 10 * max(len(iv.seen), 1)]
+    if len(few) > len(intervals) // 2:
+        notes.append(
+            "Fewer than 10 calls per backend in most intervals: the spread of one interval is "
+            "noisy; raise --rate or --interval."
+        )
+    kind: WatchKind = "converged" if conv.converged else "not_converged"
+    return WatchVerdict(kind, headline, reason, tuple(notes)), conv
+
+
+def watch_exit_code(verdict: WatchVerdict | None, failed: int) -> int:
+    """0 converged with no failed call, 1 not converged or calls failed (the path lost calls:
+    a bad result, not a probe error), 2 no verdict (an error)."""
+    if verdict is None:
+        return EXIT_ERROR
+    return EXIT_BALANCED if verdict.kind == "converged" and failed == 0 else EXIT_UNBALANCED
+
+
 # ----------------------------------------------------------------------------- options
 
 
@@ -295,6 +756,7 @@ class Options:
     cacert: str | None = None
     authority: str | None = None
     lb_policy: str | None = None
+    health_check: bool = False
     threshold: float = 1.5
     expect_backends: int | None = None
     backend_header: str | None = None
@@ -302,6 +764,11 @@ class Options:
     name: str = "grpc-lb-check"
     json: bool = False
     quiet: bool = False
+    # Watch mode (--duration): call at `rate` per second for `duration` seconds and report the
+    # spread per `interval`. None: the one-shot run of `calls` calls.
+    duration: float | None = None
+    interval: float = 1.0
+    rate: float = 100.0
 
 
 def _positive_int(text: str) -> int:
@@ -358,7 +825,8 @@ def _parser() -> argparse.ArgumentParser:
         help="host:port, or a gRPC target such as dns:///svc.ns.svc.cluster.local:50051 or "
         "ipv4:10.0.0.1:50051,10.0.0.2:50051",
     )
-    p.add_argument("--calls", type=_positive_int, default=300, help="unary calls (default 300)")
+    # default None, so parse_args can tell an explicit --calls (refused in watch mode) apart
+    p.add_argument("--calls", type=_positive_int, help="unary calls (default 300)")
     p.add_argument(
         "--channels",
         type=_positive_int,
@@ -384,6 +852,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=("round_robin", "pick_first"),
         help="client-side policy; round_robin with a dns:/// or multi-address ipv4: target is "
         "the headless-Service path (default: gRPC's, pick_first)",
+    )
+    p.add_argument(
+        "--health-check",
+        action="store_true",
+        help="client-side health checking (with --lb-policy round_robin): watch each backend's "
+        "grpc.health.v1 status and send calls only to SERVING ones, so a backend that reports "
+        "NOT_SERVING while it drains gets no new call",
     )
     p.add_argument(
         "--threshold",
@@ -412,6 +887,30 @@ def _parser() -> argparse.ArgumentParser:
         help="also send M messages over ONE SayHelloBidiStream and report where they went "
         "(a stream never moves between backends; informational, not in the verdict)",
     )
+    watch = p.add_argument_group(
+        "watch mode",
+        "Keep calling at a steady rate while backends are added or removed, print the spread "
+        "per interval, then say whether and when it converged (exit 0 converged with no failed "
+        "call, 1 not converged or calls failed, 2 error).",
+    )
+    watch.add_argument(
+        "--duration",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="watch for this long instead of sending --calls calls",
+    )
+    watch.add_argument(
+        "--interval",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="length of one row of the table, and of the windows the verdict judges (1)",
+    )
+    watch.add_argument(
+        "--rate",
+        type=_positive_float,
+        metavar="CALLS",
+        help="calls per second, issued at an even pace (100); at most --concurrency in flight",
+    )
     p.add_argument("--name", default="grpc-lb-check", help="name sent in each HelloRequest")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -435,17 +934,47 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         )
     if ns.cacert and not ns.tls:
         parser.error("--cacert verifies a TLS server: add --tls")
-    if ns.channels > ns.calls:
+    if ns.health_check and ns.lb_policy != "round_robin":
         parser.error(
-            f"--channels ({ns.channels}) exceeds --calls ({ns.calls}): a channel "
-            "without calls measures nothing"
+            "--health-check needs --lb-policy round_robin (gRPC's pick_first ignores health)"
         )
+    calls = 300 if ns.calls is None else ns.calls
+    interval = 1.0 if ns.interval is None else ns.interval
+    rate = 100.0 if ns.rate is None else ns.rate
+    if ns.duration is None:
+        if ns.interval is not None or ns.rate is not None:
+            parser.error("--interval and --rate pace a watch: add --duration SECONDS")
+        if ns.channels > calls:
+            parser.error(
+                f"--channels ({ns.channels}) exceeds --calls ({calls}): a channel "
+                "without calls measures nothing"
+            )
+    else:
+        if ns.calls is not None:
+            parser.error(
+                "--calls counts the calls of a one-shot run; a watch (--duration) calls at "
+                "--rate per second instead"
+            )
+        if ns.stream_messages:
+            parser.error("--stream-messages is for a one-shot run, not a watch (--duration)")
+        if ns.duration < 2 * interval:
+            parser.error(
+                f"--duration ({ns.duration:g}) must cover at least two --interval "
+                f"({interval:g}): the verdict needs a fair spread that lasted"
+            )
+        if rate * interval < 1:
+            parser.error(
+                f"--rate {rate:g} gives less than one call per --interval {interval:g}: "
+                "raise one of them"
+            )
+        if ns.channels > rate * ns.duration:
+            parser.error(f"--channels ({ns.channels}) exceeds the calls of the whole watch")
     header = ns.backend_header.strip().lower() if ns.backend_header else None
     if ns.backend_header is not None and not header:
         parser.error("--backend-header is empty")
     return Options(
         target=target,
-        calls=ns.calls,
+        calls=calls,
         channels=ns.channels,
         concurrency=ns.concurrency,
         timeout=ns.timeout,
@@ -453,6 +982,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         cacert=ns.cacert,
         authority=ns.authority,
         lb_policy=ns.lb_policy,
+        health_check=ns.health_check,
         threshold=ns.threshold,
         expect_backends=ns.expect_backends,
         backend_header=header,
@@ -460,6 +990,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         name=ns.name,
         json=ns.json,
         quiet=ns.quiet,
+        duration=ns.duration,
+        interval=interval,
+        rate=rate,
     )
 
 
@@ -487,6 +1020,14 @@ def _channel_options(opts: Options) -> list[tuple[str, Any]]:
     ]
     if opts.lb_policy:
         options.append(("grpc.lb_policy_name", opts.lb_policy))
+    if opts.health_check:
+        # Client-side health checking is switched on by the service config (gRFC A17): the
+        # channel watches grpc.health.v1 Health/Watch("") on every subchannel.
+        config = {
+            "loadBalancingConfig": [{opts.lb_policy or "round_robin": {}}],
+            "healthCheckConfig": {"serviceName": ""},
+        }
+        options.append(("grpc.service_config", json.dumps(config)))
     if opts.authority:
         options.append(("grpc.default_authority", opts.authority))
         if opts.tls:
@@ -718,6 +1259,152 @@ async def _measure(opts: Options, progress_out: TextIO | None) -> RunResult:
             await ch.close()
 
 
+@dataclass
+class WatchResult:
+    """Raw outcome of a watch; build_watch_report() turns it into intervals and a verdict."""
+
+    records: list[CallRecord] = field(default_factory=list)
+    started_at: float = 0.0  # Unix time of t=0, so other tools can place their events
+    elapsed_s: float = 0.0
+    unnamed: int = 0
+    first_error: str | None = None
+    skipped: int = 0  # call slots dropped because the probe fell behind its --rate
+    stopped_at: float | None = None  # seconds into the watch when SIGINT ended it early
+
+
+# When the probe is this far behind its schedule (a stalled event loop, every slot of
+# --concurrency taken), it drops the missed slots instead of bursting to catch up: a burst
+# would crowd one interval and starve the one before.
+_MAX_LAG_S = 0.25
+
+
+async def _watch(opts: Options, live: TextIO | None) -> WatchResult:
+    """Call at a steady --rate for --duration seconds; with `live`, print each interval's row
+    there as soon as every call issued in it has finished. SIGINT (Ctrl-C) ends the watch early
+    and the report covers what was measured; a second one interrupts for real."""
+    assert opts.duration is not None
+    duration, interval, rate = opts.duration, opts.interval, opts.rate
+    creds = _credentials(opts)
+    channels = [_open_channel(opts, creds) for _ in range(opts.channels)]
+    try:
+        await _warm_up(channels, opts)
+        stubs = [
+            ch.unary_unary(
+                hw.METHOD_SAY_HELLO,
+                request_serializer=hw.encode_request,
+                response_deserializer=hw.decode_reply,
+            )
+            for ch in channels
+        ]
+        n = interval_count(duration, interval)
+        result = WatchResult()
+        pending = [0] * n
+        live_ok: list[Counter[str]] = [Counter() for _ in range(n)]
+        live_failed: list[Counter[str]] = [Counter() for _ in range(n)]
+        slots = asyncio.Semaphore(opts.concurrency)
+        header = opts.backend_header
+        clock = time.perf_counter
+        tasks: set[asyncio.Task[None]] = set()
+        interrupted = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            interrupted.set()
+            loop.remove_signal_handler(signal.SIGINT)
+
+        # Not on the main thread, or no signals here: Ctrl-C then interrupts as usual.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+
+        async def one_call(ch: int, issued: float, k: int) -> None:
+            try:
+                call = stubs[ch](opts.name, timeout=opts.timeout)
+                reply = await call
+                if header:
+                    backend = _header_value(await call.initial_metadata(), header)
+                else:
+                    backend = hw.backend_from_reply(reply)
+                if backend is None:
+                    result.unnamed += 1
+                else:
+                    live_ok[k][backend] += 1
+                record = CallRecord(issued, backend, None, clock() - start - issued)
+            except grpc.aio.AioRpcError as err:
+                code = err.code().name
+                live_failed[k][code] += 1
+                if result.first_error is None:
+                    result.first_error = describe_rpc_error(err, opts)
+                record = CallRecord(issued, None, code, clock() - start - issued)
+            finally:
+                pending[k] -= 1
+                slots.release()
+            result.records.append(record)
+
+        async def print_rows() -> None:
+            assert live is not None
+            k = 0
+            while k < n:
+                if result.stopped_at is not None and k * interval >= result.stopped_at:
+                    break
+                end = min((k + 1) * interval, duration, result.stopped_at or duration)
+                wait = end - (clock() - start)
+                if wait > 0:
+                    await asyncio.sleep(wait + 0.005)
+                elif pending[k] > 0:
+                    await asyncio.sleep(0.01)
+                else:
+                    iv = Interval(
+                        k * interval,
+                        end,
+                        tally(live_ok[k].elements()),
+                        dict(sorted(live_failed[k].items())),
+                    )
+                    print(format_interval_row(iv.to_json(opts.expect_backends)), file=live)
+                    live.flush()
+                    k += 1
+
+        start = clock()
+        result.started_at = time.time()
+        printer = asyncio.create_task(print_rows()) if live is not None else None
+        i = 0
+        n_channels = len(channels)
+        while not interrupted.is_set():
+            due = i / rate
+            if due >= duration:
+                break
+            delay = due - (clock() - start)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await slots.acquire()
+            now = clock() - start
+            if now >= duration:
+                slots.release()
+                break
+            if now - due > _MAX_LAG_S:
+                behind = int(now * rate) - i
+                result.skipped += behind
+                i += behind
+            k = min(int(now / interval), n - 1)
+            pending[k] += 1
+            task = asyncio.create_task(one_call(i % n_channels, now, k))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            i += 1
+        if interrupted.is_set():
+            result.stopped_at = min(clock() - start, duration)
+        if tasks:
+            await asyncio.gather(*tasks)
+        result.elapsed_s = clock() - start
+        if printer is not None:
+            await printer
+        return result
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+        for ch in channels:
+            await ch.close()
+
+
 # ----------------------------------------------------------------------------- reporting
 
 
@@ -852,11 +1539,161 @@ def format_report(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def build_watch_report(opts: Options, run: WatchResult) -> dict[str, Any]:
+    """The JSON document of a watch (and the source of its text report). Pure: no I/O."""
+    assert opts.duration is not None
+    duration = opts.duration if run.stopped_at is None else run.stopped_at
+    intervals = bucket_calls(run.records, opts.interval, duration)
+    first, last = first_last_seen(run.records)
+    ok = sum(iv.ok for iv in intervals)
+    failed = sum(iv.failed for iv in intervals)
+    errors: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    for iv in intervals:
+        errors.update(iv.errors)
+        totals.update(iv.backends)
+    verdict: WatchVerdict | None = None
+    conv: Convergence | None = None
+    error: str | None = None
+    if run.unnamed:
+        where = (
+            f"the response header {opts.backend_header!r}"
+            if opts.backend_header
+            else "the reply text ('Hello <name> from <backend>')"
+        )
+        error = (
+            f"{run.unnamed} of {ok + run.unnamed} replies did not name a backend in {where}: "
+            "TARGET is not the demo greeter (demo/greeter), or pass --backend-header with the "
+            "header your server sets"
+        )
+    elif ok == 0:
+        error = (
+            f"no call of the watch succeeded ({failed} failed"
+            f"{', first: ' + run.first_error if run.first_error else ''})"
+        )
+    else:
+        verdict, conv = judge_watch(
+            intervals,
+            expected=opts.expect_backends,
+            threshold=opts.threshold,
+            first_seen=first,
+            last_seen=last,
+        )
+    ms = [r.latency_s * 1000 for r in run.records if r.error is None]
+    issued = len(run.records)
+    code = watch_exit_code(verdict, failed) if verdict is not None else EXIT_ERROR
+    return {
+        "mode": "watch",
+        "target": opts.target,
+        "tls": opts.tls,
+        "authority": opts.authority,
+        "lb_policy": opts.lb_policy or "pick_first",
+        "health_check": opts.health_check,
+        "channels": opts.channels,
+        "concurrency": opts.concurrency,
+        "duration_s": round(duration, 3),
+        "interrupted": run.stopped_at is not None,
+        "interval_s": opts.interval,
+        "rate": opts.rate,
+        "started_at": round(run.started_at, 3),
+        "calls": {"issued": issued, "ok": ok, "failed": failed, "skipped": run.skipped},
+        "calls_per_s": round(issued / run.elapsed_s, 1) if run.elapsed_s > 0 else None,
+        "errors": dict(sorted(errors.items())),
+        "first_error": run.first_error,
+        "backends": tally(totals.elements()),
+        "first_seen_s": {b: round(t, 3) for b, t in sorted(first.items())},
+        "last_seen_s": {b: round(t, 3) for b, t in sorted(last.items())},
+        "expected_backends": opts.expect_backends,
+        "threshold": opts.threshold,
+        "latency_ms": {
+            "p50": round(percentile(ms, 50), 3),
+            "p99": round(percentile(ms, 99), 3),
+            "max": round(max(ms), 3) if ms else 0.0,
+        },
+        "intervals": [iv.to_json(opts.expect_backends) for iv in intervals],
+        "convergence": conv.to_json() if conv else None,
+        "verdict": verdict.kind if verdict else "error",
+        "headline": verdict.headline if verdict else "ERROR",
+        "reason": verdict.reason if verdict else error,
+        "notes": list(verdict.notes) if verdict else [],
+        "exit_code": code,
+    }
+
+
+def watch_intervals(report: Mapping[str, Any]) -> list[Interval]:
+    """The intervals of a `--json` watch report, for find_convergence() on a part of the run."""
+    return [Interval.from_json(doc) for doc in report["intervals"]]
+
+
+def format_watch_header(opts: Options) -> str:
+    """What a watch prints before its first row."""
+    mode = "tls" if opts.tls else "plaintext"
+    if opts.authority:
+        mode += f", authority {opts.authority}"
+    channels = f"{opts.channels} channel{'s' if opts.channels != 1 else ''}"
+    return "\n".join(
+        [
+            f"target      {opts.target} ({mode}, {channels}, client lb "
+            f"{opts.lb_policy or 'pick_first'}{', health-checked' if opts.health_check else ''})",
+            f"watch       {opts.duration:g} s at {opts.rate:g} calls/s, one row per "
+            f"{opts.interval:g} s",
+            f"{'interval s':>13}  {'ok':>5} {'fail':>5} {'seen':>4} {'imbal':>6}  "
+            "calls per backend",
+        ]
+    )
+
+
+def format_interval_row(row: Mapping[str, Any]) -> str:
+    """One row of the watch table, from an interval's JSON: busiest/fair share in `imbal`,
+    backends by name so a new one shows up where it sorts."""
+    imb = row["imbalance"]
+    spread = "  ".join(f"{b} {n}" for b, n in sorted(row["backends"].items()))
+    if row["failed"]:
+        codes = ", ".join(f"{k} x{v}" for k, v in row["errors"].items())
+        spread += f"{'  ' if spread else ''}[failed: {codes}]"
+    return (
+        f"{row['start_s']:6.1f}-{row['end_s']:<6.1f}  {row['ok']:>5} {row['failed']:>5} "
+        f"{row['backends_seen']:>4} {'-' if imb is None else f'{imb:.2f}':>6}  {spread}"
+    )
+
+
+def format_watch_summary(report: Mapping[str, Any]) -> str:
+    """What a watch prints after its last row."""
+    calls = report["calls"]
+    behind = f", {calls['skipped']} skipped: the probe fell behind" if calls["skipped"] else ""
+    lines = [
+        f"calls       {calls['ok']} ok, {calls['failed']} failed in {report['duration_s']:g} s"
+        f"{' (interrupted)' if report['interrupted'] else ''}"
+        f" ({report['calls_per_s'] or 0:.0f} calls/s of {report['rate']:g} asked{behind})",
+    ]
+    if report["backends"]:
+        seen = ", ".join(
+            f"{b} {report['first_seen_s'][b]:.1f}-{report['last_seen_s'][b]:.1f} s"
+            for b in sorted(
+                report["backends"], key=lambda b: (round(report["first_seen_s"][b], 1), b)
+            )
+        )
+        lines.append(f"answered    {seen}")
+    lat = report["latency_ms"]
+    lines.append(f"latency     p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms")
+    lines.append(f"verdict     {report['headline']}: {report['reason']}")
+    lines.extend(f"note        {n}" for n in report["notes"])
+    return "\n".join(lines)
+
+
+def format_watch_report(opts: Options, report: Mapping[str, Any]) -> str:
+    """The whole text report of a watch (the live output prints the same lines as they come)."""
+    rows = [format_interval_row(r) for r in report["intervals"]]
+    return "\n".join([format_watch_header(opts), *rows, format_watch_summary(report)])
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)  # exits 2 with argparse's usage message on bad arguments
+    if opts.duration is not None:
+        return _main_watch(opts)
     progress_out = None if opts.quiet else sys.stderr
     try:
         run = asyncio.run(_measure(opts, progress_out))
@@ -870,6 +1707,28 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report = build_report(opts, run)
     print(json.dumps(report, indent=2) if opts.json else format_report(report))
+    if report["exit_code"] == EXIT_ERROR:
+        print(f"grpc-lb-check: error: {report['reason']}", file=sys.stderr)
+    return int(report["exit_code"])
+
+
+def _main_watch(opts: Options) -> int:
+    # Text mode prints the header and each row as it completes; JSON waits for the end.
+    live = None if opts.json else sys.stdout
+    if live is not None:
+        print(format_watch_header(opts), file=live, flush=True)
+    try:
+        run = asyncio.run(_watch(opts, live))
+    except ProbeError as exc:
+        print(f"grpc-lb-check: error: {exc}", file=sys.stderr)
+        if opts.json:
+            print(json.dumps(error_report(opts, str(exc)), indent=2))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("grpc-lb-check: interrupted", file=sys.stderr)
+        return 130
+    report = build_watch_report(opts, run)
+    print(json.dumps(report, indent=2) if opts.json else format_watch_summary(report))
     if report["exit_code"] == EXIT_ERROR:
         print(f"grpc-lb-check: error: {report['reason']}", file=sys.stderr)
     return int(report["exit_code"])

@@ -1,17 +1,25 @@
 """A Kubernetes data plane in miniature, on 127.0.0.1, for the greeter and grpc-lb-check.
 
-    greeters  N demo greeter processes (the "pods"), each on its own free port
+    greeters  N demo greeter processes (the "pods"), each on its own free port, or on its own
+              loopback address (127.0.0.N) with a shared port, as pods behind a headless Service
     haproxy   TCP mode, round robin per connection: what a ClusterIP Service (kube-proxy) does
     nginx     http2 + TLS with grpc_pass: what ingress-nginx does with backend-protocol GRPC
+    dnsmasq   a DNS server on a loopback port answering a service name with the greeters'
+              addresses: what cluster DNS does for a headless Service
 
-Used by tests/test_dataplane.py and benchmarks/bench_dataplane.py, and runnable by hand:
+Scaling is modelled too: greeters start and stop (SIGTERM, so they drain) while the proxies
+reload a new upstream set and dnsmasq re-reads its records, as the endpoints of a Service change.
+
+Used by tests/test_dataplane.py, tests/test_scale_out.py and benchmarks/bench_dataplane.py /
+bench_scale_out.py, and runnable by hand:
 
     python demo/greeter/dataplane.py      # starts everything, prints grpc-lb-check commands
 
 Every process runs in the foreground under this Python process, with config, pid, logs and
 temp files in one work directory (no system config, no port below 1024), and is stopped when
-the DataPlane closes. Requires nginx and haproxy binaries (.ci/dataplane-deps.sh installs
-them) and the `cryptography` package for the throwaway certificates.
+the DataPlane closes. Requires nginx and haproxy binaries (dnsmasq for the DNS path;
+.ci/dataplane-deps.sh installs all three) and the `cryptography` package for the throwaway
+certificates.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -148,14 +157,81 @@ def make_pki(directory: Path, names: tuple[str, ...] = ("localhost",)) -> Pki:
     return pki
 
 
+def free_port_on(hosts: list[str]) -> int:
+    """A TCP port free right now on every one of `hosts` (loopback addresses), for greeters that
+    share one port on distinct addresses, as pods behind a headless Service do: DNS A records
+    carry no port, so every address must serve the same one."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            for host in hosts:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise DataPlaneError(f"no TCP port free on all of {', '.join(hosts)}")
+
+
+def free_udp_tcp_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 right now (a DNS server listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port: int = u.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                    t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise DataPlaneError("no port free for both UDP and TCP on 127.0.0.1")
+
+
+def dns_query_a(port: int, name: str, server: str = "127.0.0.1", timeout: float = 2.0) -> list[str]:
+    """The IPv4 addresses a DNS server on `server:port` answers for `name` (one UDP query, no
+    caching, no search list): checks what a gRPC `dns://server:port/name` resolver will get."""
+    qid = int.from_bytes(os.urandom(2), "big")
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".")) + b"\0"
+    query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(query, (server, port))
+        data = s.recv(4096)
+    rid, flags, qd, an = struct.unpack(">HHHH", data[:8])
+    if rid != qid or flags & 0x000F:
+        return []
+    pos = 12
+    for _ in range(qd):  # skip the echoed question
+        while data[pos] != 0:
+            pos += data[pos] + 1
+        pos += 5
+    addresses = []
+    for _ in range(an):
+        # A compressed name is a 2-byte pointer; dnsmasq always compresses the answer's name.
+        if data[pos] & 0xC0 == 0xC0:
+            pos += 2
+        else:
+            while data[pos] != 0:
+                pos += data[pos] + 1
+            pos += 1
+        rtype, _cls, _ttl, rdlen = struct.unpack(">HHIH", data[pos : pos + 10])
+        pos += 10
+        if rtype == 1 and rdlen == 4:
+            addresses.append(socket.inet_ntoa(data[pos : pos + 4]))
+        pos += rdlen
+    return addresses
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
     port: int
+    host: str = "127.0.0.1"
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
 
 class DataPlaneError(RuntimeError):
@@ -177,6 +253,10 @@ class DataPlane(AbstractContextManager["DataPlane"]):
         self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         # name -> the greeter's start-up line ("greeter <id> serving on <host>:<port> (...)").
         self.serving_lines: dict[str, str] = {}
+        # What reload_nginx / reload_haproxy / set_dns_records need to rewrite a config.
+        self._nginx: dict[str, tuple[str, int, Pki]] = {}
+        self._haproxy: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+        self._dnsmasq: dict[str, subprocess.Popen[bytes]] = {}
 
     def __exit__(
         self,
@@ -232,24 +312,72 @@ class DataPlane(AbstractContextManager["DataPlane"]):
     # ------------------------------------------------------------------ greeters
 
     def start_greeters(
-        self, names: list[str], extra_env: dict[str, str] | None = None
+        self,
+        names: list[str],
+        extra_env: dict[str, str] | None = None,
+        hosts: list[str] | None = None,
+        port: int = 0,
     ) -> list[Backend]:
         """Start one greeter per name (POD_NAME=name), in parallel; return them once every one
-        has printed its `serving on` line with the port it bound."""
+        has printed its `serving on` line with the address it bound.
+
+        By default each binds 127.0.0.1 and a free port of its own. With `hosts` (one loopback
+        address per name, e.g. 127.0.0.11) and a shared `port` (free_port_on), they look like
+        the pods of a headless Service: one port, distinct addresses, so DNS can return them."""
+        if hosts is not None and len(hosts) != len(names):
+            raise ValueError(f"{len(names)} names but {len(hosts)} hosts")
         started = []
-        for name in names:
+        for i, name in enumerate(names):
             env = {
                 **os.environ,
                 "POD_NAME": name,
-                "GRPC_HOST": "127.0.0.1",
-                "GRPC_PORT": "0",
+                "GRPC_HOST": hosts[i] if hosts else "127.0.0.1",
+                "GRPC_PORT": str(port),
+                # No drain after SIGTERM (the greeter's default is 5 s) unless a test asks for it
+                # (extra_env): most tests only tear greeters down.
+                "GRPC_SHUTDOWN_DELAY_MS": "0",
                 **(extra_env or {}),
             }
             p = self._spawn(name, [sys.executable, str(SERVER)], env=env, pipe=True)
             started.append((name, p))
-        return [Backend(name, self._read_port(name, p)) for name, p in started]
+        backends = []
+        for name, p in started:
+            host, bound = self._read_address(name, p)
+            backends.append(Backend(name, bound, host))
+        return backends
 
-    def _read_port(self, name: str, p: subprocess.Popen[bytes]) -> int:
+    def stop(self, *names: str, timeout: float = 15.0) -> list[int]:
+        """Stop processes the way the kubelet stops pods: SIGTERM to all of them at once, then
+        wait. The greeter drains on SIGTERM (health NOT_SERVING, GOAWAY to its clients, calls in
+        flight get its shutdown grace). Returns their exit statuses; a process still running
+        `timeout` seconds after SIGTERM is killed and reported as a DataPlaneError."""
+        procs = []
+        for name in names:
+            found = [p for n, p in self._procs if n == name]
+            if not found:
+                raise KeyError(f"no process named {name!r}")
+            procs.append((name, found[0]))
+        for _, p in procs:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + timeout
+        codes = []
+        overran = []
+        for name, p in procs:
+            try:
+                codes.append(p.wait(timeout=max(0.1, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                codes.append(p.wait(timeout=5))
+                overran.append(name)
+            if p.stdout is not None:
+                p.stdout.close()
+        self._procs = [(n, p) for n, p in self._procs if n not in names]
+        if overran:
+            raise self._fail(overran[0], f"still running {timeout:g}s after SIGTERM")
+        return codes
+
+    def _read_address(self, name: str, p: subprocess.Popen[bytes]) -> tuple[str, int]:
         assert p.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(p.stdout, selectors.EVENT_READ)
@@ -274,7 +402,7 @@ class DataPlane(AbstractContextManager["DataPlane"]):
         if not m:
             raise self._fail(name, f"unexpected first line {line!r}")
         self.serving_lines[name] = line
-        return int(m.group(3))
+        return m.group(2), int(m.group(3))
 
     # ------------------------------------------------------------------ proxies
 
@@ -291,10 +419,37 @@ class DataPlane(AbstractContextManager["DataPlane"]):
         raise self._fail(name, f"not listening on 127.0.0.1:{port} after {STARTUP_TIMEOUT_S}s")
 
     def start_haproxy(
-        self, backends: list[Backend], binary: str = "haproxy", name: str = "haproxy"
+        self,
+        backends: list[Backend],
+        binary: str = "haproxy",
+        name: str = "haproxy",
+        reloadable: bool = False,
     ) -> int:
-        """haproxy in TCP mode: it balances connections, never looks inside them (L4)."""
+        """haproxy in TCP mode: it balances connections, never looks inside them (L4).
+
+        `reloadable` runs it in master-worker mode (-W) so reload_haproxy can change the server
+        set: the new worker takes new connections, the old one keeps serving the connections it
+        has (as kube-proxy's conntrack entries keep an open connection on its pod)."""
         port = free_port()
+        self._write_haproxy_cfg(name, port, backends)
+        cfg = self.workdir / f"{name}.cfg"
+        # -db: foreground, no daemon, so the process we hold is the one serving (with -W, the
+        # master, which SIGUSR2 makes re-read the config).
+        argv = [binary, *(["-W"] if reloadable else []), "-db", "-f", str(cfg)]
+        p = self._spawn(name, argv)
+        self._wait_listening(name, p, port)
+        self._haproxy[name] = (port, p)
+        return port
+
+    def reload_haproxy(self, backends: list[Backend], name: str = "haproxy") -> None:
+        """New server set for a haproxy started with reloadable=True (SIGUSR2 to its master)."""
+        port, p = self._haproxy[name]
+        if p.poll() is not None:
+            raise self._fail(name, f"exited with status {p.returncode} before the reload")
+        self._write_haproxy_cfg(name, port, backends)
+        p.send_signal(signal.SIGUSR2)
+
+    def _write_haproxy_cfg(self, name: str, port: int, backends: list[Backend]) -> None:
         servers = "\n".join(f"    server {b.name} {b.address}" for b in backends)
         cfg = self.workdir / f"{name}.cfg"
         cfg.write_text(
@@ -317,10 +472,6 @@ backend greeters
 {servers}
 """
         )
-        # -db: foreground, no daemon, so the process we hold is the one serving.
-        p = self._spawn(name, [binary, "-db", "-f", str(cfg)])
-        self._wait_listening(name, p, port)
-        return port
 
     def start_nginx(
         self, backends: list[Backend], pki: Pki, binary: str = "nginx", name: str = "nginx"
@@ -328,6 +479,36 @@ backend greeters
         """nginx terminating TLS + HTTP/2 and proxying each gRPC call (HTTP/2 stream) with
         grpc_pass, as ingress-nginx does for `backend-protocol: GRPC`."""
         port = free_port()
+        self._write_nginx_conf(name, port, pki, backends)
+        argv = [binary, *self._nginx_files(name)]
+        p = self._spawn(name, argv)
+        self._wait_listening(name, p, port)
+        self._nginx[name] = (binary, port, pki)
+        return port
+
+    def _nginx_files(self, name: str) -> list[str]:
+        # -p/-e: prefix and start-up error log in the work dir, so nginx never touches the
+        # system's /etc/nginx or /var/log/nginx.
+        w = self.workdir
+        return ["-p", str(w), "-c", str(w / f"{name}.conf"), "-e", str(w / f"{name}-error.log")]
+
+    def reload_nginx(self, backends: list[Backend], name: str = "nginx") -> None:
+        """Rewrite the upstream set and `nginx -s reload` (same -p/-c): the master starts
+        workers with the new upstreams, and old workers finish their requests and close their
+        client connections, so clients reconnect to a new worker. ingress-nginx learns new
+        endpoints without a reload (its Lua balancer); the effect on the spread is the same."""
+        binary, port, pki = self._nginx[name]
+        self._write_nginx_conf(name, port, pki, backends)
+        r = subprocess.run(
+            [binary, *self._nginx_files(name), "-s", "reload"],
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_TIMEOUT_S,
+        )
+        if r.returncode != 0:
+            raise self._fail(name, f"nginx -s reload failed: {r.stderr.strip()}")
+
+    def _write_nginx_conf(self, name: str, port: int, pki: Pki, backends: list[Backend]) -> None:
         w = self.workdir
         servers = "\n".join(f"        server {b.address};" for b in backends)
         cfg = w / f"{name}.conf"
@@ -373,12 +554,75 @@ http {{
 }}
 """
         )
-        # -p/-e: prefix and start-up error log in the work dir, so nginx never touches the
-        # system's /etc/nginx or /var/log/nginx.
-        argv = [binary, "-p", str(w), "-c", str(cfg), "-e", str(w / f"{name}-error.log")]
+
+    # ------------------------------------------------------------------ DNS
+
+    def start_dnsmasq(
+        self, records: dict[str, list[str]], binary: str = "dnsmasq", name: str = "dnsmasq"
+    ) -> int:
+        """dnsmasq on 127.0.0.1 and a free port, answering each name in `records` with its
+        addresses (A records, TTL 0 so nothing caches them) from a hosts file in the work dir,
+        and NXDOMAIN for anything else under those names; it forwards nothing. Returns the port:
+        a gRPC client reaches it as `dns://127.0.0.1:<port>/<name>:<service port>`."""
+        port = free_udp_tcp_port()
+        hosts = self.workdir / f"{name}.hosts"
+        self._write_hosts(hosts, records)
+        argv = [
+            binary,
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",  # not /etc/dnsmasq.conf
+            f"--port={port}",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",  # only 127.0.0.1:<port>, never a system resolver's :53
+            "--no-resolv",
+            "--no-hosts",  # not /etc/hosts
+            f"--addn-hosts={hosts}",
+            "--local-ttl=0",
+            "--pid-file=",  # none (the default is under /var/run)
+            "--log-facility=-",  # stderr, i.e. <name>.log
+            "--log-queries",  # shows when the client re-resolved
+            *(f"--local=/{n}/" for n in records),
+        ]
+        if os.geteuid() == 0:
+            # As root dnsmasq would drop to `nobody`, which cannot read a private work dir.
+            argv.append("--user=root")
         p = self._spawn(name, argv)
-        self._wait_listening(name, p, port)
-        return port
+        self._dnsmasq[name] = p
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        first = next(iter(records))
+        while True:
+            if p.poll() is not None:
+                raise self._fail(name, f"exited with status {p.returncode} at start-up")
+            try:
+                if sorted(dns_query_a(port, first, timeout=0.5)) == sorted(records[first]):
+                    return port
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise self._fail(name, f"no answer for {first} after {STARTUP_TIMEOUT_S}s")
+            time.sleep(0.05)
+
+    def set_dns_records(
+        self, port: int, records: dict[str, list[str]], name: str = "dnsmasq"
+    ) -> None:
+        """New addresses for the names (the endpoints of a headless Service changed): rewrite
+        the hosts file, SIGHUP dnsmasq to re-read it, and return once it answers with them."""
+        p = self._dnsmasq[name]
+        self._write_hosts(self.workdir / f"{name}.hosts", records)
+        p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        for rname, want in records.items():
+            while sorted(dns_query_a(port, rname, timeout=0.5)) != sorted(want):
+                if p.poll() is not None or time.monotonic() > deadline:
+                    raise self._fail(name, f"did not answer {rname} with {want} after SIGHUP")
+                time.sleep(0.02)
+
+    @staticmethod
+    def _write_hosts(path: Path, records: dict[str, list[str]]) -> None:
+        lines = [f"{addr} {rname}" for rname, addrs in records.items() for addr in addrs]
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in lines))
+        tmp.replace(path)  # atomic: a SIGHUP never reads half a file
 
 
 def main() -> int:

@@ -9,18 +9,33 @@ grpc-lb-check).
     grpc.reflection.v1alpha                -> so `grpcurl host:port helloworld.Greeter/SayHello`
                                               works without the .proto file
 
-Environment (GrpcService sets all of these in the pod spec except GRPC_HOST):
+Environment (GrpcService sets these in the pod spec, except GRPC_HOST and the age grace):
     GRPC_PORT                          listen port (default 50051; 0 picks a free one)
     GRPC_HOST                          listen address (default [::], all interfaces)
     GRPC_SERVER_MAX_CONNECTION_AGE_MS  close connections after this age so clients re-resolve
                                        DNS (headless Service + round_robin picks up new pods)
+    GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS  how long calls and streams still open when a
+                                       connection reaches that age may run on before it is
+                                       closed hard (default: the age itself)
     GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE  serve TLS (files from a kubernetes.io/tls Secret)
     GRPC_HEALTH_PORT                   extra plaintext port with only grpc.health.v1, for kubelet
                                        gRPC probes, which cannot speak TLS
+    GRPC_SHUTDOWN_DELAY_MS             after SIGTERM, keep serving this long while health says
+                                       NOT_SERVING, then stop (default 5000; see below)
     POD_NAME                           the id to report (downward API); default hostname:pid
 
 On start it prints one line to stdout, `greeter <id> serving on <host>:<port> (...)`, after the
 ports are bound: scripts and tests wait for it and read the real port from it.
+
+Shutdown. gRPC core cancels every call that reaches a server after its stop() began
+(grpc/grpc#41785): a call already on the wire when the server's GOAWAY leaves fails with
+CANCELLED, and a client does not retry that. So on SIGTERM the greeter first reports
+NOT_SERVING and keeps serving for GRPC_SHUTDOWN_DELAY_MS: clients with client-side health
+checking (round_robin plus `healthCheckConfig` in the service config) stop picking it within a
+round trip, and proxies drop it as the pod leaves the Service's endpoints. Only then does it stop:
+GOAWAY, calls in flight get SHUTDOWN_GRACE_S, health Watch streams are ended so they do not hold
+the exit. SIGINT (Ctrl-C) skips the delay. A client pinned to the pod through an L4 path has no
+way to move before the GOAWAY and can still lose a call that crosses it.
 """
 
 from __future__ import annotations
@@ -31,6 +46,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -54,9 +70,13 @@ import _helloworld as hw  # noqa: E402
 
 SERVED_BY_HEADER = "x-served-by"
 STREAM_REPLIES = 3
-# Seconds in-flight calls get to finish after SIGTERM. Kubernetes' default grace period is 30 s
-# and the pod leaves the Service endpoints concurrently, so a few seconds is plenty.
+# Seconds in-flight calls get to finish once the server stops. Kubernetes' default grace period
+# is 30 s: the shutdown delay (5 s by default) plus this fits well within it.
 SHUTDOWN_GRACE_S = 5.0
+# Default GRPC_SHUTDOWN_DELAY_MS: time for the pod's removal from the endpoints to reach proxies
+# (ingress-nginx, kube-proxy: about a second) and for health-checking clients to move away
+# (a round trip), with margin for a busy control plane.
+SHUTDOWN_DELAY_MS = 5000
 # Handler threads. Each open stream (SayHelloBidiStream, health Watch) holds one; unary calls
 # take microseconds. More threads only add GIL contention: with h2load driving 64 calls in
 # flight, 16 threads served ~15% fewer calls/s than 2-8 on 2 cores.
@@ -77,6 +97,24 @@ def _env_int(name: str, default: int | None) -> int | None:
         return int(raw)
     except ValueError:
         raise SystemExit(f"greeter: {name}={raw!r} is not an integer") from None
+
+
+class HealthServicer(health.HealthServicer):  # type: ignore[misc]  # grpc_health is untyped
+    """grpc_health's servicer, plus ending its Watch streams at shutdown: a client-side health
+    checker keeps one open per connection, and an open stream holds server.stop() for the whole
+    grace. Ending a stream with OK tells the watcher nothing new (it already got NOT_SERVING)."""
+
+    def end_watches(self) -> None:
+        # grpc_health keeps the watchers' callbacks in _send_response_callbacks (pinned version,
+        # requirements.txt); None closes a stream. Without that attribute, the grace applies.
+        lock = getattr(self, "_lock", None)
+        watchers = getattr(self, "_send_response_callbacks", None)
+        if lock is None or not isinstance(watchers, dict):
+            return
+        with lock:
+            callbacks = [cb for cbs in watchers.values() for cb in cbs]
+        for cb in callbacks:
+            cb(None)
 
 
 def reflection_pool() -> descriptor_pool.DescriptorPool:
@@ -153,6 +191,8 @@ def serve() -> None:
     port = _env_int("GRPC_PORT", 50051)
     health_port = _env_int("GRPC_HEALTH_PORT", None)
     max_age_ms = _env_int("GRPC_SERVER_MAX_CONNECTION_AGE_MS", None)
+    age_grace_ms = _env_int("GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS", max_age_ms)
+    delay_ms = _env_int("GRPC_SHUTDOWN_DELAY_MS", SHUTDOWN_DELAY_MS) or 0
     creds = _credentials()
 
     options: list[tuple[str, int]] = []
@@ -160,14 +200,21 @@ def serve() -> None:
         # Clients of a headless Service only re-resolve DNS when a connection closes; ageing
         # connections out is what lets round_robin discover pods added after it connected.
         options.append(("grpc.max_connection_age_ms", max_age_ms))
-        # In-flight calls (and streams) get as long again to finish before the hard close.
-        options.append(("grpc.max_connection_age_grace_ms", max_age_ms))
+        # At that age the server sends GOAWAY: the client opens a new connection for new calls
+        # at once (and asks DNS again), while calls and streams in flight finish on the old one
+        # for up to the grace, then are cut. By default as long again as the age.
+        options.append(
+            (
+                "grpc.max_connection_age_grace_ms",
+                max_age_ms if age_grace_ms is None else age_grace_ms,
+            )
+        )
 
     # The thread-pool server, not grpc.aio: driven by h2load (64 calls in flight, 2 cores) the
     # aio server with the x-served-by header managed ~2,100 calls/s, this one 2,600-3,200.
     # The greeter, not grpc-lb-check, is what limits a local throughput measurement.
     workers = futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="greeter")
-    health_servicer = health.HealthServicer()
+    health_servicer = HealthServicer()
     server = grpc.server(workers, options=options)
     # Registered (not generic) handlers: gRPC matches the method in C instead of asking Python
     # handlers per call, measurably cheaper per unary call.
@@ -202,22 +249,43 @@ def serve() -> None:
     extras = [
         "tls" if creds else "plaintext",
         *([f"max_connection_age_ms={max_age_ms}"] if max_age_ms else []),
+        *(
+            [f"max_connection_age_grace_ms={age_grace_ms}"]
+            if max_age_ms and age_grace_ms != max_age_ms
+            else []
+        ),
         *([f"health on {host}:{health_bound}"] if health_bound is not None else []),
     ]
     print(f"greeter {ident} serving on {host}:{bound} ({', '.join(extras)})", flush=True)
 
     stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     # Poll rather than wait() forever: the signal handler only runs between bytecodes of the
     # main thread.
     while not stop.wait(0.5):
         pass
 
-    # Report NOT_SERVING first so a probe or proxy that checks health stops sending new calls,
-    # then let in-flight calls finish.
+    # Report NOT_SERVING first and keep serving for the delay, so that health-checking clients
+    # and proxies stop sending calls before the stop below, which would cancel them (see the
+    # module docstring); then GOAWAY, and in-flight calls get the grace.
     health_servicer.enter_graceful_shutdown()
-    for done in [s.stop(SHUTDOWN_GRACE_S) for s in servers]:
+    if received[0] == signal.SIGTERM and delay_ms > 0:
+        print(
+            f"greeter {ident}: SIGTERM, NOT_SERVING, stopping in {delay_ms / 1000:g} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(delay_ms / 1000)
+    stopping = [s.stop(SHUTDOWN_GRACE_S) for s in servers]
+    health_servicer.end_watches()
+    for done in stopping:
         done.wait()
 
 
