@@ -262,8 +262,17 @@ class GrpcServiceArgs(ArgsModel):
     """`clusterIP: None` for client-side balancing (default False). The component then exposes
     `client_target` and `client_service_config`."""
     max_connection_age_seconds: pulumi.Input[int] | None = None
-    """Hint passed to the server as GRPC_SERVER_MAX_CONNECTION_AGE_MS so clients reconnect and
-    re-resolve DNS. Default: 30 when headless (new pods get traffic within ~30 s), else unset."""
+    """Passed to the server as GRPC_SERVER_MAX_CONNECTION_AGE_MS: it closes each connection
+    gracefully after that age, so clients reconnect and re-resolve DNS and find new pods.
+    Default: 30 when headless, else unset. Measured (docs/balance-probe.md): gRPC clients
+    re-resolve at most every 30 s whatever the age, so ages of 5, 10 and 30 s all brought new
+    pods their share 5-27 s after they were ready, while 60 s took up to 50 s; 30 s is the
+    longest age that adds no delay, and a shorter one only reconnects more often."""
+    max_connection_age_grace_seconds: pulumi.Input[int] | None = None
+    """Passed as GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS: how long a stream still open when its
+    connection reaches the age may run on before it is cut. Default: the age (when one is set).
+    It does not delay discovery (clients reconnect at the age's GOAWAY); raise it for streams
+    longer than the age."""
     probes: ProbeArgs = ProbeArgs()
     """Native gRPC liveness/readiness probes (default: on, against the main or health port)."""
     resources: ResourcesArgs = ResourcesArgs()
@@ -316,7 +325,7 @@ class GrpcServiceArgs(ArgsModel):
     def _replicas(cls, v: int) -> int:
         return check_range(v, low=1, high=1000)
 
-    @field_validator("max_connection_age_seconds")
+    @field_validator("max_connection_age_seconds", "max_connection_age_grace_seconds")
     @classmethod
     def _age(cls, v: int | None) -> int | None:
         return None if v is None else check_range(v, low=1)
@@ -374,6 +383,7 @@ class GrpcServiceArgs(ArgsModel):
                 "'-', '.', not starting with a digit). Fix: rename it."
             )
         reserved = {"GODEBUG", "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "GRPC_PORT", "GRPC_HEALTH_PORT"}
+        reserved |= {"GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS"}
         reserved |= {"GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "POD_NAME"}
         clash = sorted(set(v) & reserved)
         if clash:
@@ -716,7 +726,14 @@ class GrpcService(Component):
         if age is None and args.headless:
             age = 30
         if age is not None:
+            grace = args.max_connection_age_grace_seconds
             env.append({"name": "GRPC_SERVER_MAX_CONNECTION_AGE_MS", "value": lift(_millis, age)})
+            env.append(
+                {
+                    "name": "GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS",
+                    "value": lift(_millis, grace if grace is not None else age),
+                }
+            )
         if args.health_port is not None:
             env.append({"name": "GRPC_HEALTH_PORT", "value": lift(str, args.health_port)})
         if args.http2_debug:

@@ -171,6 +171,7 @@ def test_headless_service_for_client_side_balancing() -> None:
     assert service["spec"]["clusterIP"] == "None"
     assert "type" not in service["spec"]
     assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_MS"] == "30000"
+    assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS"] == "30000"
     assert rec.one("grpc-kube:index:GrpcService").custom is False
     # Pod IPs, no Service port mapping: the container port.
     assert svc.ref.client_target == "dns:///greeter.demo.svc.cluster.local:50051"
@@ -196,6 +197,12 @@ def test_max_connection_age_override_and_not_set_for_clusterip() -> None:
     assert "GRPC_SERVER_MAX_CONNECTION_AGE_MS" not in env_of(rec)
     rec, _ = build(headless=True, max_connection_age_seconds=120)
     assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_MS"] == "120000"
+    assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS"] == "120000"
+    rec, _ = build(headless=True, max_connection_age_grace_seconds=600)
+    assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_MS"] == "30000"
+    assert env_of(rec)["GRPC_SERVER_MAX_CONNECTION_AGE_GRACE_MS"] == "600000"
+    with pytest.raises(InvalidArgumentError, match="max_connection_age_grace_seconds: got 0"):
+        GrpcServiceArgs(image=IMAGE, namespace="demo", max_connection_age_grace_seconds=0)
 
 
 # --- availability ---------------------------------------------------------------------------
