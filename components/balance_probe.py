@@ -32,7 +32,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
@@ -1693,10 +1693,24 @@ def format_watch_report(opts: Options, report: Mapping[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)  # exits 2 with argparse's usage message on bad arguments
     if opts.duration is not None:
-        return _main_watch(opts)
+        # Text mode prints the header and each row as it completes; JSON waits for the end.
+        live = None if opts.json else sys.stdout
+        if live is not None:
+            print(format_watch_header(opts), file=live, flush=True)
+        return _report(opts, lambda: _watch(opts, live), build_watch_report, format_watch_summary)
     progress_out = None if opts.quiet else sys.stderr
+    return _report(opts, lambda: _measure(opts, progress_out), build_report, format_report)
+
+
+def _report(
+    opts: Options,
+    measure: Callable[[], Coroutine[Any, Any, Any]],
+    build: Callable[[Options, Any], dict[str, Any]],
+    text: Callable[[dict[str, Any]], str],
+) -> int:
+    """Run one measurement (a single run or a watch), print its report, return the exit code."""
     try:
-        run = asyncio.run(_measure(opts, progress_out))
+        run = asyncio.run(measure())
     except ProbeError as exc:
         print(f"grpc-lb-check: error: {exc}", file=sys.stderr)
         if opts.json:
@@ -1705,30 +1719,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grpc-lb-check: interrupted", file=sys.stderr)
         return 130
-    report = build_report(opts, run)
-    print(json.dumps(report, indent=2) if opts.json else format_report(report))
-    if report["exit_code"] == EXIT_ERROR:
-        print(f"grpc-lb-check: error: {report['reason']}", file=sys.stderr)
-    return int(report["exit_code"])
-
-
-def _main_watch(opts: Options) -> int:
-    # Text mode prints the header and each row as it completes; JSON waits for the end.
-    live = None if opts.json else sys.stdout
-    if live is not None:
-        print(format_watch_header(opts), file=live, flush=True)
-    try:
-        run = asyncio.run(_watch(opts, live))
-    except ProbeError as exc:
-        print(f"grpc-lb-check: error: {exc}", file=sys.stderr)
-        if opts.json:
-            print(json.dumps(error_report(opts, str(exc)), indent=2))
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("grpc-lb-check: interrupted", file=sys.stderr)
-        return 130
-    report = build_watch_report(opts, run)
-    print(json.dumps(report, indent=2) if opts.json else format_watch_summary(report))
+    report = build(opts, run)
+    print(json.dumps(report, indent=2) if opts.json else text(report))
     if report["exit_code"] == EXIT_ERROR:
         print(f"grpc-lb-check: error: {report['reason']}", file=sys.stderr)
     return int(report["exit_code"])

@@ -139,7 +139,7 @@ class NginxIngressControllerArgs(ArgsModel):
     `install.existing`: the release name the controller was installed with."""
     ingress_class: pulumi.Input[str] = "nginx"
     """Name of the IngressClass the chart creates and Ingresses select with `ingressClassName`
-    (default `nginx`, as in the founding example). Two controllers in one cluster need two
+    (default `nginx`, the chart's own). Two controllers in one cluster need two
     classes: IngressClasses are cluster-wide."""
     controller_value: pulumi.Input[str] | None = None
     """The IngressClass's `spec.controller`, which the controller watches (default
@@ -168,7 +168,7 @@ class NginxIngressControllerArgs(ArgsModel):
     NET_RAW, which decides the namespace's default Pod Security level. Plain, like `mesh`."""
     load_balance: pulumi.Input[LoadBalance] = "round_robin"
     """nginx's per-request algorithm across pods (default `round_robin`, the chart default and
-    what the founding document measured: 200/200/200 over three pods). `ewma` favours pods
+    what the data-plane test measures: every backend an equal share). `ewma` favours pods
     with lower latency."""
     client_body_timeout_seconds: pulumi.Input[int] = 3600
     """ConfigMap `client-body-timeout`: how long nginx waits between two reads of a request
