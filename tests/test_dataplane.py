@@ -262,9 +262,11 @@ def test_max_connection_age_moves_a_pinned_l4_channel_between_backends(plane: Pl
         ["aged-a", "aged-b", "aged-c"], extra_env={"GRPC_SERVER_MAX_CONNECTION_AGE_MS": "150"}
     )
     l4 = dp.start_haproxy(aged, dataplane.find_binary("haproxy") or "haproxy", name="haproxy-aged")
-    run = probe(f"127.0.0.1:{l4}", "--calls", "1200", "--expect-backends", "3")
+    # Enough calls to outlive several 150 ms connections even on a fast, quiet machine (1,200
+    # once finished in 0.24 s).
+    run = probe(f"127.0.0.1:{l4}", "--calls", "4000", "--expect-backends", "3")
     r = run.report
-    assert r["calls"] == {"requested": 1200, "ok": 1200, "failed": 0}, (r["errors"], run.stderr)
+    assert r["calls"] == {"requested": 4000, "ok": 4000, "failed": 0}, (r["errors"], run.stderr)
     assert r["elapsed_s"] > 0.3, "run too short to outlive a connection; raise --calls"
     # One channel, yet several backends: each reconnect went to haproxy's next server.
     assert len(r["per_channel"]) == 1
