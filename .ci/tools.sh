@@ -102,6 +102,20 @@ timed() {
 }
 
 # modfile MODULE@VERSION: path of that module's go.mod in the module cache (downloads it).
+# tools_go DIR PACKAGE...: a tools.go that imports the commands a wrapper module builds, so
+# `go mod tidy` keeps their dependencies in its go.mod.
+tools_go() {
+    local dir=$1 pkg
+    shift
+    {
+        printf '//go:build tools\n\n'
+        printf '// Package tools only pins the commands this wrapper builds, for go mod tidy.\n'
+        printf 'package tools\n\nimport (\n'
+        for pkg in "$@"; do printf '\t_ "%s"\n' "$pkg"; done
+        printf ')\n'
+    } >"$dir/tools.go"
+}
+
 modfile() {
     go mod download -json "$1" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p'
 }
@@ -161,19 +175,9 @@ build_kube() {
         replaces "$kmod" | awk '$3 !~ /^\.\// { print "replace " $0 }'
     } >"$dir/go.mod"
     rm -f "$dir/go.sum"
-    cat >"$dir/tools.go" <<'EOF'
-//go:build tools
-
-// Package tools only pins the commands this wrapper builds, for go mod tidy.
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-EOF
+    tools_go "$dir" k8s.io/kubernetes/cmd/kube-apiserver \
+        k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+        k8s.io/kubernetes/cmd/kubectl
     (cd "$dir" && timed kube-mod-tidy go mod tidy)
     # The version variables hack/lib/version.sh sets; without them the binaries report
     # v0.0.0-master and kubectl warns about version skew.
@@ -218,14 +222,7 @@ prep_pulumi() {
         replaces "$pmod" | awk '$3 !~ /^\.\.?\// { print "replace " $0 }'
     } >"$dir/go.mod"
     rm -f "$dir/go.sum"
-    cat >"$dir/tools.go" <<'EOF'
-//go:build tools
-
-// Package tools only pins the command this wrapper builds, for go mod tidy.
-package tools
-
-import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-EOF
+    tools_go "$dir" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     (cd "$dir" && timed pulumi-mod-tidy go mod tidy)
 }
 
@@ -268,14 +265,7 @@ prep_langpython() {
         replaces "$smod" | awk '$3 !~ /^\.\.?\// { print "replace " $0 }'
     } >"$dir/go.mod"
     rm -f "$dir/go.sum"
-    cat >"$dir/tools.go" <<'EOF'
-//go:build tools
-
-// Package tools only pins the command this wrapper builds, for go mod tidy.
-package tools
-
-import _ "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python"
-EOF
+    tools_go "$dir" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
     (cd "$dir" && timed langpython-mod-tidy go mod tidy)
 }
 
