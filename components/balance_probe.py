@@ -1119,21 +1119,25 @@ class _Progress:
             )
 
 
-async def _warm_up(channels: Sequence[grpc.aio.Channel], opts: Options) -> None:
+async def _warm_up(channels: Sequence[grpc.aio.Channel], opts: Options) -> list[Any]:
     """One call per channel before timing: connection set-up (TCP, TLS, HTTP/2) stays out of
-    the latencies, and an unreachable target fails fast with gRPC's reason."""
+    the latencies, and an unreachable target fails fast with gRPC's reason. Returns each
+    channel's SayHello callable."""
+    stubs = []
     for ch in channels:
         say_hello = ch.unary_unary(
             hw.METHOD_SAY_HELLO,
             request_serializer=hw.encode_request,
             response_deserializer=hw.decode_reply,
         )
+        stubs.append(say_hello)
         try:
             await say_hello(opts.name, timeout=opts.timeout)
         except grpc.aio.AioRpcError as err:
             raise ProbeError(
                 f"cannot call SayHello on {opts.target}: {describe_rpc_error(err, opts)}"
             ) from None
+    return stubs
 
 
 async def _run_stream(channel: grpc.aio.Channel, opts: Options) -> Counter[str]:
@@ -1193,15 +1197,7 @@ async def _measure(opts: Options, progress_out: TextIO | None) -> RunResult:
     creds = _credentials(opts)
     channels = [_open_channel(opts, creds) for _ in range(opts.channels)]
     try:
-        await _warm_up(channels, opts)
-        stubs = [
-            ch.unary_unary(
-                hw.METHOD_SAY_HELLO,
-                request_serializer=hw.encode_request,
-                response_deserializer=hw.decode_reply,
-            )
-            for ch in channels
-        ]
+        stubs = await _warm_up(channels, opts)
         result = RunResult(per_channel=[Counter() for _ in channels])
         progress = _Progress(opts.calls, progress_out)
         next_call = 0
@@ -1287,15 +1283,7 @@ async def _watch(opts: Options, live: TextIO | None) -> WatchResult:
     creds = _credentials(opts)
     channels = [_open_channel(opts, creds) for _ in range(opts.channels)]
     try:
-        await _warm_up(channels, opts)
-        stubs = [
-            ch.unary_unary(
-                hw.METHOD_SAY_HELLO,
-                request_serializer=hw.encode_request,
-                response_deserializer=hw.decode_reply,
-            )
-            for ch in channels
-        ]
+        stubs = await _warm_up(channels, opts)
         n = interval_count(duration, interval)
         result = WatchResult()
         pending = [0] * n
