@@ -29,7 +29,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 from pydantic import AfterValidator
 
-from ._inputs import contains_output, fmt, gate, is_output, lift, to_output
+from ._inputs import DeferredChecks, contains_output, fmt, gate, is_output, lift, to_output
 from ._namespaces import MANAGED_BY
 from ._ordering import Component
 from ._validation import (
@@ -742,23 +742,24 @@ def checked_tls_secret_name(
     a = tls_secret.args
     sans = tls_secret.certificate.args.dns_names
     hosts = _listed(hosts)
-    if not contains_output([a.secret_name, a.namespace, sans, hosts, namespace]):
-        return a.secret_name
-
-    def check(name: str, secret_ns: str, names: list[str], hs: list[str], ns: str) -> str:
-        problems = _secret_problems(
-            secret_name=name,
-            secret_namespace=secret_ns,
-            sans=names,
-            hosts=hs,
-            namespace=ns,
-            reader=reader,
+    checks = DeferredChecks(where)
+    if contains_output([a.secret_name, a.namespace, sans, hosts, namespace]):
+        checks.check(
+            lambda name, secret_ns, names, hs, ns: _secret_problems(
+                secret_name=name,
+                secret_namespace=secret_ns,
+                sans=names,
+                hosts=hs,
+                namespace=ns,
+                reader=reader,
+            ),
+            a.secret_name,
+            a.namespace,
+            sans,
+            hosts,
+            namespace,
         )
-        if problems:
-            raise InvalidArgumentError(where, problems, resolved=True)
-        return name
-
-    return lift(check, a.secret_name, a.namespace, sans, hosts, namespace)  # type: ignore[no-any-return]
+    return checks.guard(a.secret_name)  # type: ignore[no-any-return]
 
 
 def edge_tls_problems(

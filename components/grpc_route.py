@@ -13,12 +13,12 @@ GrpcIngress's options in grpc_ingress and re-exported here).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ._inputs import contains_output, gate, is_output, lift
+from ._inputs import DeferredChecks, gate, is_output, lift
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
@@ -279,20 +279,20 @@ class GrpcRoute(Component):
         # What the checks and the object read of the Gateway: its CA's PEM (an Output of the
         # CA) only decides the grpcurl command, so it must not defer the checks.
         gw_facts = gw_ref.model_copy(update={"ca_cert_pem": None})
-        values = (gw_facts, parsed.host, default, tuple(method_routes))
-        deferred = any(contains_output(v) for v in values)
-        if not deferred:
-            # Listener, certificate, namespace and match checks, reported before anything
-            # registers; with Outputs they run when the values resolve (below).
-            found = grpc_route_problems(
-                gateway=gw_facts,
-                hostnames=(cast(str, parsed.host),),
-                service=default,
-                routes=method_routes,
-                host_field="host",
-            )
-            if found:
-                raise InvalidArgumentError(where, found)
+        # Listener, certificate, namespace and match checks: reported before anything registers
+        # when every value is plain, else when the values resolve (the route waits for them).
+        checks = DeferredChecks(where)
+        checks.check(
+            lambda gw, host, svc, pairs: grpc_route_problems(
+                gateway=gw, hostnames=(host,), service=svc, routes=pairs, host_field="host"
+            ),
+            gw_facts,
+            parsed.host,
+            default,
+            tuple(method_routes),
+        )
+        if checks.now:
+            raise InvalidArgumentError(where, checks.now)
 
         super().__init__("GrpcRoute", name, opts)
         # Values that arrived as Outputs reach the children only once they pass the same checks.
@@ -311,16 +311,6 @@ class GrpcRoute(Component):
             object_name: str,
             labels: Mapping[str, str],
         ) -> dict[str, Any]:
-            if deferred:
-                found = grpc_route_problems(
-                    gateway=gw,
-                    hostnames=(host,),
-                    service=svc,
-                    routes=pairs,
-                    host_field="host",
-                )
-                if found:
-                    raise InvalidArgumentError(where, found, resolved=True)
             return grpc_route_object(
                 name=object_name,
                 gateway=gw,
@@ -330,8 +320,15 @@ class GrpcRoute(Component):
                 labels=labels,
             )
 
+        # The object is built only from values that passed the checks.
         obj = lift(
-            build, gw_facts, args.host, default, tuple(method_routes), route_name, args.labels
+            build,
+            checks.guard(gw_facts),
+            args.host,
+            default,
+            tuple(method_routes),
+            route_name,
+            args.labels,
         )
         route_opts = pulumi.ResourceOptions(
             parent=self,
