@@ -59,8 +59,9 @@ from .certificates import (
     tls_secret_problems,
 )
 from .grpc_service import MESH_INJECT_ANNOTATION, GrpcServiceRef
-from .nginx_gateway_fabric import NginxGatewayFabric
+from .nginx_gateway_fabric import AGENT_PORT, DATA_PLANE_METRICS_PORT, NginxGatewayFabric
 from .peers import PeerRef
+from .zero_trust_policy import EdgePeer, EdgeWorkload
 
 __all__ = [
     "MAX_GRPC_MESSAGE_BYTES",
@@ -80,6 +81,9 @@ __all__ = [
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+LISTENER_PORT = 443
+"""Port of every listener; NGF gives the data plane a container port of the same number for
+each listener port (internal/controller/provisioner/objects.go), which clients reach."""
 NGF_POLICY_API = "gateway.nginx.org/v1alpha1"
 """API version of NGF's ClientSettingsPolicy (served and stored by NGF 2.6.7's CRD)."""
 # grpcurl discovers services through reflection; a route limited to some methods must still
@@ -608,6 +612,7 @@ class GrpcGateway(Component):
             gw_name = args.gateway_name
         self.args = args
         self.controller = controller
+        self._where = where
         child = pulumi.ResourceOptions(parent=self)
 
         # The Gateway needs its class (the controller's) and the Gateway API CRDs; with an
@@ -672,7 +677,7 @@ class GrpcGateway(Component):
                 {
                     "name": listener,
                     "hostname": host,
-                    "port": 443,
+                    "port": LISTENER_PORT,
                     "protocol": "HTTPS",
                     "tls": {
                         "mode": "Terminate",
@@ -733,6 +738,41 @@ class GrpcGateway(Component):
                 "tls_secret_name": self.tls_secret_name,
                 "ca_cert_pem": self.ca_cert_pem,
             }
+        )
+
+    @property
+    def edge_workload(self) -> EdgeWorkload:
+        """The NGINX data plane NGF runs for this Gateway, as ZeroTrustPolicy isolates it (pass
+        it as ZeroTrustPolicyArgs `edge` in `namespace`, with this Gateway's GrpcRoutes as
+        `ingresses`): clients reach its listener port (443), its nginx-agent dials the NGF
+        control plane on 8443, Prometheus may scrape 9113, and it is meshed with `mesh`
+        (EdgeAuthorization then admits the listener traffic in Linkerd). Its name is the data
+        plane's Deployment name, `<gateway_name>-<gatewayclass>`, so both must be plain."""
+        gw: Any = self.ref.name
+        class_name: Any = self.controller.args.gateway_class_name
+        if contains_output(gw) or contains_output(class_name):
+            raise InvalidArgumentError(
+                self._where,
+                [
+                    "gateway_name: the Gateway name or the GatewayClass name is an Output; they "
+                    "name the data plane, and edge policies are named after it. Fix: give both "
+                    "as plain strings."
+                ],
+            )
+        control_plane = self.controller.control_plane_peer
+        return EdgeWorkload(
+            name=f"{gw}-{class_name}",
+            pod_labels={GATEWAY_NAME_LABEL: gw},
+            entry_ports=(LISTENER_PORT,),
+            metrics_ports=(DATA_PLANE_METRICS_PORT,),
+            meshed=self.args.mesh,
+            allow_to=(
+                EdgePeer(
+                    namespace=control_plane.namespace,
+                    pod_labels=control_plane.pod_labels,
+                    ports=(AGENT_PORT,),
+                ),
+            ),
         )
 
     @staticmethod

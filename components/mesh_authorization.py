@@ -1,6 +1,9 @@
 """MeshAuthorization: only named client identities may call a GrpcService's gRPC port, enforced
 by the Linkerd proxy in front of every pod (`Server` + `MeshTLSAuthentication` +
-`AuthorizationPolicy`).
+`AuthorizationPolicy`). EdgeAuthorization: a meshed edge (ingress controller, gateway data plane)
+keeps accepting the plain traffic it exists for, from the load balancer and from the API server
+calling its admission webhook, whatever the default inbound policy (`Server` +
+`NetworkAuthentication` + `AuthorizationPolicy` per entry and webhook port).
 
 NetworkPolicies stop at L3/L4: they admit an address, not a workload, and cannot tell one caller
 from another behind the same pod network. Linkerd proves each meshed caller's ServiceAccount with
@@ -41,9 +44,12 @@ from ._validation import (
 from .grpc_service import HEALTH_PORT_NAME, PORT_NAME, GrpcService, GrpcServiceRef
 from .linkerd_control_plane import LinkerdControlPlane
 from .peers import PeerRef
+from .zero_trust_policy import ANYWHERE, EdgeWorkload
 
 __all__ = [
     "POLICY_GROUP",
+    "EdgeAuthorization",
+    "EdgeAuthorizationArgs",
     "MeshAuthorization",
     "MeshAuthorizationArgs",
     "ServiceAccountRef",
@@ -448,3 +454,189 @@ class MeshAuthorization(Component):
         if self.health_server_name is not None:
             outputs["health_server_name"] = self.health_server_name
         self.register_outputs(outputs)
+
+
+# --- the edge ---------------------------------------------------------------------------------
+
+
+def _namespace_problems(namespace: Any) -> list[str]:
+    try:
+        check_dns_label(namespace, what="namespace", must_start_with_letter=False)
+    except (ValueError, TypeError) as exc:
+        return [f"namespace: got {namespace!r}; {exc}"]
+    return []
+
+
+def _resolved_namespace(namespace: str, where: str) -> str:
+    problems = _namespace_problems(namespace)
+    if problems:
+        raise InvalidArgumentError(where, problems, resolved=True)
+    return namespace
+
+
+class EdgeAuthorizationArgs(ArgsModel):
+    """Arguments of EdgeAuthorization. All optional."""
+
+    client_networks: pulumi.Input[list[pulumi.Input[str]]] = list(ANYWHERE)
+    """Source networks allowed on the edge's entry ports without a mesh identity (default
+    everywhere, `0.0.0.0/0` and `::/0`: clients and the load balancer are not meshed). Give the
+    same ranges as ZeroTrustPolicyArgs `edge_client_cidrs`, so the network and the proxy agree.
+    Every bad entry is reported, under its index."""
+    webhook_client_networks: pulumi.Input[list[pulumi.Input[str]]] = list(ANYWHERE)
+    """Source networks allowed on the edge's webhook ports: the API server's addresses as the
+    pods see them (default everywhere, since they differ by cluster). A webhook with
+    `failurePolicy: Fail` the API server cannot reach blocks every object it validates."""
+
+    @field_validator("client_networks", "webhook_client_networks")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError(
+                "no network would leave the port refused to everyone. Fix: list the networks, "
+                "or keep the default ('0.0.0.0/0', '::/0')."
+            )
+        _check_each(v, lambda cidr: check_cidr(cidr, what="network"), title="EdgeAuthorizationArgs")
+        return v
+
+
+class EdgeAuthorization(Component):
+    """Linkerd policy for a meshed edge workload (an EdgeWorkload with `meshed=True`): each of
+    its `entry_ports` and `webhook_ports` gets a `Server` admitting the configured networks
+    without a mesh identity, so the edge keeps working under a strict default inbound policy
+    (`all-authenticated`, `deny`...), while everything behind it stays as strict as
+    configured.
+
+    Per entry port `<p>`: Server and AuthorizationPolicy `<workload>-entry-<p>`, requiring the
+    NetworkAuthentication `<workload>-clients` (`client_networks`). Per webhook port: Server and
+    AuthorizationPolicy `<workload>-webhook-<p>`, requiring `<workload>-api-server`
+    (`webhook_client_networks`). `proxyProtocol: unknown` (Linkerd detects it): entry ports
+    carry HTTP/1 or TLS that the edge itself terminates, and on both the client speaks first, so
+    detection reads them correctly at no cost.
+
+    The workload's name, labels and ports name and select the objects, so they are plain; the
+    namespace and the networks may be Outputs."""
+
+    server_names: tuple[str, ...]
+    """The Servers, entry ports first."""
+    servers: tuple[k8s.apiextensions.CustomResource, ...]
+    """The Server objects (create ordering: each after its policy)."""
+
+    def __init__(
+        self,
+        name: str,
+        args: EdgeAuthorizationArgs | Mapping[str, Any] | None = None,
+        *,
+        namespace: pulumi.Input[str],
+        workload: EdgeWorkload,
+        control_plane: LinkerdControlPlane | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        where = f"EdgeAuthorization {name!r}"
+        args = validate_model(EdgeAuthorizationArgs, {} if args is None else args, where=where)
+        problems: list[str] = []
+        if not isinstance(workload, EdgeWorkload):
+            raise InvalidArgumentError(
+                where,
+                [
+                    f"workload: got {type(workload).__name__}. Fix: pass an EdgeWorkload, e.g. "
+                    "NginxIngressController.edge_workloads[0] or GrpcGateway.edge_workload."
+                ],
+            )
+        if not workload.meshed:
+            problems.append(
+                f"workload: {workload.name!r} is not meshed, so no Linkerd proxy would enforce "
+                "these objects. Fix: mesh the edge, or leave EdgeAuthorization out."
+            )
+        if not workload.entry_ports and not workload.webhook_ports:
+            problems.append(
+                f"workload: {workload.name!r} has no entry_ports or webhook_ports, so there is "
+                "nothing to admit. Fix: pass the controller or data plane workload."
+            )
+        ports = (*workload.entry_ports, *workload.webhook_ports)
+        if any(contains_output(p) for p in ports):
+            problems.append(
+                f"workload: {workload.name!r} has a port given as an Output; ports name the "
+                "Servers, so they must be known when the program runs. Fix: give them plain."
+            )
+        if not is_output(namespace):
+            problems += _namespace_problems(namespace)
+        if control_plane is not None and not isinstance(control_plane, LinkerdControlPlane):
+            problems.append(
+                f"control_plane: got {type(control_plane).__name__}. Fix: pass the "
+                "LinkerdControlPlane (the policy CRDs must exist first), or None."
+            )
+        if problems:
+            raise InvalidArgumentError(where, problems)
+
+        super().__init__("EdgeAuthorization", name, opts)
+        # Values that arrived as Outputs reach the objects only once they pass the same checks.
+        self.args = args = gate(args, where=where)
+        base_deps: list[pulumi.Resource] = [control_plane] if control_plane is not None else []
+        labels = {"app.kubernetes.io/managed-by": "grpc-kube"}
+        base = workload.name
+        if is_output(namespace):
+            # Checked by the same rule when it resolves; a bad one reaches no object.
+            namespace = lift(lambda ns: _resolved_namespace(ns, where), namespace)
+
+        def custom(
+            pulumi_name: str, kind: str, k8s_name: str, spec: Any, after: Sequence[Any] = ()
+        ) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                pulumi_name,
+                api_version=SERVER_API_VERSION if kind == "Server" else AUTH_API_VERSION,
+                kind=kind,
+                metadata={"name": k8s_name, "namespace": namespace, "labels": labels},
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*base_deps, *after]),
+            )
+
+        def target(kind: str, k8s_name: str) -> dict[str, Any]:
+            return {"group": POLICY_GROUP, "kind": kind, "name": k8s_name}
+
+        names: list[str] = []
+        servers: list[k8s.apiextensions.CustomResource] = []
+        for role, auth_suffix, networks, role_ports in (
+            ("entry", "clients", args.client_networks, workload.entry_ports),
+            ("webhook", "api-server", args.webhook_client_networks, workload.webhook_ports),
+        ):
+            if not role_ports:
+                continue
+            auth_name = f"{base}-{auth_suffix}"
+            auth = custom(
+                f"{name}-{auth_suffix}",
+                "NetworkAuthentication",
+                auth_name,
+                {"networks": lift(lambda ns: [{"cidr": c} for c in ns], networks)},
+            )
+            for port in role_ports:
+                server_name = f"{base}-{role}-{port}"
+                policy = custom(
+                    f"{name}-{role}-{port}-policy",
+                    "AuthorizationPolicy",
+                    server_name,
+                    {
+                        "targetRef": target("Server", server_name),
+                        "requiredAuthenticationRefs": [target("NetworkAuthentication", auth_name)],
+                    },
+                    after=[auth],
+                )
+                # The Server last: once it exists the port refuses what no policy admits (see
+                # MeshAuthorization).
+                servers.append(
+                    custom(
+                        f"{name}-{role}-{port}-server",
+                        "Server",
+                        server_name,
+                        {
+                            "podSelector": {"matchLabels": dict(workload.pod_labels)},
+                            "port": port,
+                            "proxyProtocol": "unknown",
+                            "accessPolicy": "deny",
+                        },
+                        after=[policy],
+                    )
+                )
+                names.append(server_name)
+        self.server_names = tuple(names)
+        self.servers = tuple(servers)
+        self.register_outputs({"server_names": list(names)})

@@ -17,7 +17,7 @@ the component describes it (`gateway_class_name`, `namespace`) for GrpcGateway.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pulumi
@@ -33,20 +33,60 @@ from ._helm import (
     local_chart_warnings,
     release_chart_args,
 )
-from ._inputs import gate, lift
+from ._inputs import gate, is_output, lift
 from ._namespaces import namespace_metadata
 from ._ordering import Component
-from ._validation import ArgsModel, check_dns_label, field_validator, validate_model
+from ._validation import (
+    ArgsModel,
+    InvalidArgumentError,
+    check_dns_label,
+    field_validator,
+    validate_model,
+)
 from .gateway_api_crds import GatewayApiCrds
+from .peers import PeerRef
+from .zero_trust_policy import EdgePeer, EdgeWorkload
 
-__all__ = ["NGF_CHART", "NGF_CHART_VERSION", "NginxGatewayFabric", "NginxGatewayFabricArgs"]
+
+def chart_fullname(release_name: str) -> str:
+    """The chart's `nginx-gateway.fullname` (templates/_helpers.tpl, no name overrides): the
+    control plane's Deployment, Service and ServiceAccount name."""
+    name = release_name if _CHART_NAME in release_name else f"{release_name}-{_CHART_NAME}"
+    return name[:63].rstrip("-")
+
+
+def control_plane_labels(release_name: str) -> dict[str, str]:
+    """The control plane pods' selector labels (`nginx-gateway.selectorLabels`)."""
+    return {"app.kubernetes.io/name": _CHART_NAME, "app.kubernetes.io/instance": release_name}
+
+
+__all__ = [
+    "AGENT_PORT",
+    "DATA_PLANE_METRICS_PORT",
+    "NGF_CHART",
+    "NGF_CHART_VERSION",
+    "NginxGatewayFabric",
+    "NginxGatewayFabricArgs",
+]
 
 NGF_CHART = "oci://ghcr.io/nginx/charts/nginx-gateway-fabric"
 NGF_CHART_VERSION = "2.6.7"
 NGF_GATEWAY_API_VERSION = "v1.5.1"
 UPSTREAM = UpstreamChart(name="nginx-gateway-fabric", version=NGF_CHART_VERSION, oci=NGF_CHART)
-# The fields that describe an NGF, installed here or already running (`install.existing`).
-FACTS = ("namespace", "gateway_class_name")
+# The fields that describe an NGF, installed here or already running (`install.existing`):
+# the release name gives the control plane's pod labels and names.
+FACTS = ("namespace", "release_name", "gateway_class_name")
+# Ports as NGF 2.6.7 defines them. The control plane serves the agent's gRPC on container port
+# 8443 (templates/deployment.yaml `agent-grpc`); every data plane's nginx-agent dials the
+# control plane Service `<fullname>.<namespace>.svc:443`, whose target is that port
+# (templates/service.yaml; the agent's config template in internal/controller/provisioner). The
+# data plane connects, the control plane never dials the data plane. Both serve Prometheus
+# metrics on 9113, on by default (values.yaml `nginxGateway.metrics`, and
+# `config.DefaultNginxMetricsPort` for the data plane).
+AGENT_PORT = 8443
+CONTROL_PLANE_METRICS_PORT = 9113
+DATA_PLANE_METRICS_PORT = 9113
+_CHART_NAME = "nginx-gateway-fabric"
 # Chart values the component derives from its fields (value path -> field).
 _OWNED_VALUES = {
     "nginxGateway.gatewayClassName": "gateway_class_name",
@@ -64,8 +104,9 @@ class NginxGatewayFabricArgs(ArgsModel):
     install: InstallArgs = InstallArgs()
     """Where chart 2.6.7 comes from (default: upstream's OCI registry; `repository` is then a
     Helm repository serving `nginx-gateway-fabric`), or `existing: true` for an NGINX Gateway
-    Fabric the cluster already runs: nothing is installed, `gateway_class_name` (and
-    `namespace`) must describe it, and the other fields are ignored."""
+    Fabric the cluster already runs: nothing is installed, `gateway_class_name`, `namespace`
+    and `release_name` (its pods' labels) must describe it, and the other fields are
+    ignored."""
     namespace: pulumi.Input[str] = "nginx-gateway"
     """Namespace of the control plane (default `nginx-gateway`, upstream's)."""
     release_name: pulumi.Input[str] = "ngf"
@@ -145,6 +186,9 @@ class NginxGatewayFabric(Component):
     """The chart values sent (None with `install.existing`)."""
     release: k8s.helm.v3.Release | None
     """The Helm release (None with `install.existing`)."""
+    namespace_resource: k8s.core.v1.Namespace | None
+    """The Namespace this component creates (None with `install.existing`): what the
+    namespace's policies wait for."""
 
     def __init__(
         self,
@@ -163,6 +207,7 @@ class NginxGatewayFabric(Component):
                 f"{type(gateway_api_crds).__name__}."
             )
         super().__init__("NginxGatewayFabric", name, opts)
+        self._where = where
         self.existing = args.install.existing
         self.gateway_api_crds = gateway_api_crds
         # An existing NGF's version is not known here, so there is nothing to compare.
@@ -184,6 +229,7 @@ class NginxGatewayFabric(Component):
         if self.existing:
             self.values = None
             self.release = None
+            self.namespace_resource = None
             ignored = ignored_when_existing(args, FACTS, where=where)
             if ignored:
                 pulumi.log.warn(ignored, resource=self)
@@ -199,6 +245,7 @@ class NginxGatewayFabric(Component):
             metadata=namespace_metadata(args.namespace, enforce="restricted"),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.namespace_resource = ns
         replicas = lift(lambda ha: 2 if ha else 1, args.high_availability)
         values: dict[str, Any] = {
             "nginxGateway": {
@@ -227,3 +274,57 @@ class NginxGatewayFabric(Component):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, gateway_api_crds]),
         )
         self.register_outputs(outputs)
+
+    def _plain_release(self) -> str:
+        release: Any = self.args.release_name
+        if is_output(release):
+            raise InvalidArgumentError(
+                self._where,
+                [
+                    "release_name: an Output; the chart derives the control plane's pod labels "
+                    "and names from it, and edge policies are named and merged by them. Fix: "
+                    "give release_name as a plain string."
+                ],
+            )
+        return str(release)
+
+    @property
+    def control_plane_peer(self) -> PeerRef:
+        """The control plane pods (chart defaults), serving the agent on `AGENT_PORT`."""
+        return PeerRef(
+            namespace=self.args.namespace,
+            pod_labels=lift(control_plane_labels, self.args.release_name),
+            ports=(AGENT_PORT,),
+        )
+
+    def edge_workloads(self, data_planes: Sequence[PeerRef] = ()) -> tuple[EdgeWorkload, ...]:
+        """The pods the chart runs in `namespace`, as ZeroTrustPolicy isolates them (pass them
+        as ZeroTrustPolicyArgs `edge`):
+
+        - `<fullname>` (the control plane): watches the Kubernetes API, serves the agent's gRPC
+          (8443) to the `data_planes` given (each Gateway's NGINX pods: `GrpcGateway.peer`),
+          and Prometheus metrics (9113) to `metrics_from_namespaces`;
+        - `<fullname>-cert-generator`: the chart's Job (Helm hook) that writes the agent TLS
+          Secrets through the Kubernetes API; its pods carry only the Job's own
+          `batch.kubernetes.io/job-name` label.
+
+        The chart derives labels and names from `release_name`, so it must be plain here."""
+        fullname = chart_fullname(self._plain_release())
+        job = f"{fullname}-cert-generator"
+        return (
+            EdgeWorkload(
+                name=fullname,
+                pod_labels=control_plane_labels(self._plain_release()),
+                kubernetes_api=True,
+                metrics_ports=(CONTROL_PLANE_METRICS_PORT,),
+                allow_from=tuple(
+                    EdgePeer(namespace=d.namespace, pod_labels=d.pod_labels, ports=(AGENT_PORT,))
+                    for d in data_planes
+                ),
+            ),
+            EdgeWorkload(
+                name=job,
+                pod_labels={"batch.kubernetes.io/job-name": job},
+                kubernetes_api=True,
+            ),
+        )

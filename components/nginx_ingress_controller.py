@@ -43,6 +43,7 @@ from ._namespaces import (
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
+    InvalidArgumentError,
     check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
@@ -54,11 +55,14 @@ from ._validation import (
 )
 from .grpc_service import MESH_INJECT_ANNOTATION
 from .peers import PeerRef
+from .zero_trust_policy import EdgeWorkload
 
 __all__ = [
+    "ADMISSION_WEBHOOK_PORT",
     "CHART",
     "CHART_REPO",
     "CHART_VERSION",
+    "CONTROLLER_CONTAINER_PORTS",
     "RETIREMENT_WARNING",
     "IngressControllerRef",
     "NginxIngressController",
@@ -84,6 +88,14 @@ RETIREMENT_WARNING = (
 LoadBalance = Literal["round_robin", "ewma"]
 ServiceType = Literal["LoadBalancer", "NodePort", "ClusterIP"]
 
+# The controller's container ports as chart 4.15.1 defines them (values.yaml
+# `controller.containerPort: {http: 80, https: 443}`, `controller.admissionWebhooks.port: 8443`,
+# rendered by templates/controller-deployment.yaml); this component does not change them. The
+# API server calls the webhook (failurePolicy Fail) through the `-admission` Service, whose
+# target is 8443. Metrics (10254) stay off, the chart's default.
+CONTROLLER_CONTAINER_PORTS = {"http": 80, "https": 443}
+ADMISSION_WEBHOOK_PORT = 8443
+
 # ConfigMap keys this component sets from its own options (see _config); `config` may not.
 _OWNED_CONFIG = {
     "use-http2": "remove it: gRPC runs on HTTP/2, so it is always on",
@@ -107,6 +119,16 @@ def _default_controller_value(ingress_class: str) -> str:
     if ingress_class == "nginx":
         return "k8s.io/ingress-nginx"
     return f"k8s.io/ingress-nginx-{ingress_class}"
+
+
+def _admission_job_labels(release_name: str) -> dict[str, str]:
+    # templates/admission-webhooks/job-patch/job-*.yaml, chart 4.15.1: the create and patch
+    # Jobs' pods carry the selector labels with component `admission-webhook`.
+    return {
+        "app.kubernetes.io/name": CHART,
+        "app.kubernetes.io/instance": release_name,
+        "app.kubernetes.io/component": "admission-webhook",
+    }
 
 
 def _selector_labels(release_name: str) -> dict[str, str]:
@@ -423,6 +445,9 @@ class NginxIngressController(Component):
     release_status: pulumi.Output[Any] | None
     """The Helm release status (name, namespace, revision, status) once installed (None with
     `install.existing`)."""
+    namespace_resource: k8s.core.v1.Namespace | None
+    """The Namespace this component creates (None with `install.existing`): what the
+    namespace's policies wait for."""
 
     def __init__(
         self,
@@ -435,6 +460,7 @@ class NginxIngressController(Component):
             NginxIngressControllerArgs, args if args is not None else {}, where=where
         )
         super().__init__("NginxIngressController", name, opts)
+        self._where = where
         # Values that arrived as Outputs reach the children only once they pass the same checks.
         args = gate(args, where=where)
         self.args = args
@@ -456,6 +482,7 @@ class NginxIngressController(Component):
             self.values = None
             self.release = None
             self.release_status = None
+            self.namespace_resource = None
             ignored = ignored_when_existing(args, FACTS, where=where)
             if ignored:
                 pulumi.log.warn(ignored, resource=self)
@@ -470,6 +497,7 @@ class NginxIngressController(Component):
                 metadata=namespace_metadata(args.namespace, enforce=level),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            self.namespace_resource = namespace
             self.values = self.helm_values(args)
             self.release = k8s.helm.v3.Release(
                 f"{name}-release",
@@ -495,6 +523,46 @@ class NginxIngressController(Component):
         if self.release_status is not None:
             outputs["release_status"] = self.release_status
         self.register_outputs(outputs)
+
+    @property
+    def edge_workloads(self) -> tuple[EdgeWorkload, ...]:
+        """The pods the chart runs in `namespace`, as ZeroTrustPolicy isolates them (pass them
+        as ZeroTrustPolicyArgs `edge`, and this controller's GrpcIngresses as `ingresses`):
+
+        - `<fullname>-controller`: clients reach its `http` (80) and `https` (443) container
+          ports, the API server its admission webhook (8443); it watches the Kubernetes API;
+          meshed when `mesh` (EdgeAuthorization then admits the same traffic in Linkerd).
+        - `<fullname>-admission`: the chart's certificate Jobs (Helm hooks), which write the
+          webhook's certificate through the Kubernetes API.
+
+        The chart derives the pod labels and names from `release_name`, so it must be plain
+        here."""
+        release: Any = self.args.release_name
+        if is_output(release):
+            raise InvalidArgumentError(
+                self._where,
+                [
+                    "release_name: an Output; the chart derives the controller's pod labels and "
+                    "names from it, and edge policies are named and merged by them. Fix: give "
+                    "release_name as a plain string."
+                ],
+            )
+        fullname = _chart_fullname(release)
+        return (
+            EdgeWorkload(
+                name=f"{fullname}-controller",
+                pod_labels=_selector_labels(release),
+                entry_ports=tuple(CONTROLLER_CONTAINER_PORTS.values()),
+                webhook_ports=(ADMISSION_WEBHOOK_PORT,),
+                kubernetes_api=True,
+                meshed=self.args.mesh,
+            ),
+            EdgeWorkload(
+                name=f"{fullname}-admission",
+                pod_labels=_admission_job_labels(release),
+                kubernetes_api=True,
+            ),
+        )
 
     @staticmethod
     def helm_values(args: NginxIngressControllerArgs) -> dict[str, Any]:

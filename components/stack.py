@@ -14,7 +14,7 @@ the Linkerd authorization (MeshAuthorization) for both sides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pulumi
@@ -40,16 +40,24 @@ from .grpc_ingress import GATEWAY_PATH_REFUSED, GrpcIngress, GrpcIngressArgs
 from .grpc_route import GrpcRoute, GrpcRouteArgs
 from .grpc_service import GrpcService, GrpcServiceArgs
 from .linkerd_control_plane import LinkerdControlPlane, LinkerdControlPlaneArgs
-from .mesh_authorization import MeshAuthorization
+from .mesh_authorization import EdgeAuthorization, EdgeAuthorizationArgs, MeshAuthorization
 from .mesh_enabled_namespace import MeshEnabledNamespace, MeshEnabledNamespaceArgs
 from .nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabricArgs
 from .nginx_ingress_controller import NginxIngressController, NginxIngressControllerArgs
 from .peers import PeerRef
-from .zero_trust_policy import Allow, ZeroTrustPolicy, ZeroTrustPolicyArgs
+from .zero_trust_policy import (
+    ANYWHERE,
+    Allow,
+    EdgeWorkload,
+    ZeroTrustPolicy,
+    ZeroTrustPolicyArgs,
+    check_edge_cidrs,
+)
 
 __all__ = [
     "CertificatesConfig",
     "ConnectionConfig",
+    "EdgeConfig",
     "GatewayConfig",
     "GrpcPlatform",
     "IngressConfig",
@@ -225,11 +233,53 @@ class ConnectionConfig(ArgsModel):
     """A `services[].name`."""
 
 
+class EdgeConfig(ArgsModel):
+    """`policies.edge`: the edge namespaces (the ingress-nginx controller's; the Gateway's data
+    plane and the NGINX Gateway Fabric control plane's) and who may reach the edge. The
+    networks also feed the Linkerd authorization of a meshed edge (EdgeAuthorization), so the
+    network and the proxy admit the same sources."""
+
+    isolate: bool = True
+    """Default-deny NetworkPolicies in each edge namespace the stack creates or uses, with
+    only the edge's own traffic allowed: entry ports from `client_cidrs`, the admission
+    webhook from `webhook_client_cidrs`, the Kubernetes API, the declared backends, DNS, the
+    Linkerd control plane when meshed, metrics from `policies.metrics_from_namespaces`
+    (default True; needs `policies.zero_trust`). False leaves the edge namespaces open, e.g.
+    when a platform team polices a controller it runs."""
+    client_cidrs: list[str] = list(ANYWHERE)
+    """Sources allowed on the entry ports (default everywhere: `0.0.0.0/0`, `::/0`). With a
+    LoadBalancer Service whose `externalTrafficPolicy` is `Cluster`, connections arrive from
+    node addresses: include the node CIDRs when you narrow it."""
+    webhook_client_cidrs: list[str] = list(ANYWHERE)
+    """Sources allowed on ingress-nginx's admission webhook (8443, `failurePolicy: Fail`): the
+    API server as the controller pods see it (default everywhere, since it differs by
+    cluster)."""
+    kubernetes_api_cidrs: list[str] = ["0.0.0.0/0"]
+    """Where the controllers reach the Kubernetes API (default `0.0.0.0/0`); the addresses of
+    `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`."""
+    kubernetes_api_port: int = 443
+    """Port of the API server's endpoints (default 443). NetworkPolicies see the endpoint after
+    the `kubernetes` Service (443) is translated, so this is the port the API server listens
+    on: 443 on many managed clusters, 6443 on kubeadm, kind, k3s and most self-managed ones."""
+
+    @field_validator("client_cidrs", "webhook_client_cidrs", "kubernetes_api_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        return check_edge_cidrs(v, title="EdgeConfig")
+
+    @field_validator("kubernetes_api_port")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 1 <= v <= 65535:
+            raise ValueError(
+                "a port is 1 to 65535. Fix: give the API server's endpoint port, e.g. 443 or 6443."
+            )
+        return v
+
+
 class PoliciesConfig(ArgsModel):
     """`policies`: network-level zero trust: a ZeroTrustPolicy in every namespace of
-    `namespaces` that holds services. The ingress controller's and the gateway's namespaces are
-    not isolated (their pods' traffic is the chart's and the implementation's); add raw
-    NetworkPolicies there if you need them."""
+    `namespaces` that holds services, and in each edge namespace (`edge`)."""
 
     zero_trust: bool = True
     """Default-deny NetworkPolicies plus the allows `connections` and the ingress routes need
@@ -237,7 +287,11 @@ class PoliciesConfig(ArgsModel):
     dns: bool = True
     """Allow DNS to kube-dns (default True)."""
     metrics_from_namespaces: tuple[str, ...] = ()
-    """Namespaces (e.g. a Prometheus one) allowed to scrape meshed pods' proxy metrics."""
+    """Namespaces (e.g. a Prometheus one) allowed to scrape meshed pods' proxy metrics and the
+    NGINX Gateway Fabric metrics ports (default none)."""
+    edge: EdgeConfig = EdgeConfig()
+    """The edge namespaces' isolation and who may reach the edge (default: isolated, entry
+    and webhook ports open to everywhere, the API on 0.0.0.0/0 port 443)."""
 
     @field_validator("metrics_from_namespaces")
     @classmethod
@@ -475,6 +529,9 @@ class GrpcPlatform(Component):
     """The Gateway, on the gateway-api path."""
     authorizations: dict[str, MeshAuthorization]
     """Linkerd authorization, by server service name."""
+    edge_authorizations: dict[str, EdgeAuthorization]
+    """Linkerd authorization of the meshed edge (controller or gateway data plane), by
+    workload name."""
     policies: dict[str, ZeroTrustPolicy]
     """NetworkPolicies, by namespace."""
     stack_outputs: dict[str, Any]
@@ -499,6 +556,7 @@ class GrpcPlatform(Component):
         self.gateway_controller = None
         self.gateway = None
         self.authorizations = {}
+        self.edge_authorizations = {}
         self.policies = {}
         self._prefix = name
         self._build()
@@ -602,6 +660,12 @@ class GrpcPlatform(Component):
                 ing.controller,
                 opts=self._child_opts(mesh_wait if ing.controller.mesh else None),
             )
+            ns_resource = out.ingress_controller.namespace_resource
+            self._build_edge_authorization(
+                out.ingress_controller.edge_workloads[0],
+                namespace=ing.controller.namespace,
+                wait=[ns_resource] if ns_resource is not None else [],
+            )
         else:
             assert crds is not None
             out.gateway_controller = NginxGatewayFabric(
@@ -639,9 +703,22 @@ class GrpcPlatform(Component):
                 ca=out.ca,
                 opts=self._child_opts(gw_wait + (mesh_wait if gw_args.mesh else [])),
             )
+            # NGF starts the data plane once the Gateway exists; its Servers need the namespace
+            # only (the stack's, or the one GrpcGateway creates).
+            gw_ns = out.namespaces.get(plain(gw_args.namespace))
+            self._build_edge_authorization(
+                out.gateway.edge_workload,
+                namespace=gw_args.namespace,
+                wait=[gw_ns] if gw_ns is not None else [out.gateway],
+            )
+        # The controller's admission webhook (failurePolicy Fail) validates every Ingress: under
+        # a strict inbound policy it answers the API server only once its Server exists.
+        edge_wait: list[pulumi.Resource] = (
+            list(out.edge_authorizations.values()) if ing.via == "ingress-nginx" else []
+        )
         for route in ing.routes:
             # Its Ingress/GRPCRoute and TLS Secrets live in the services' namespace.
-            opts = self._child_opts(self._namespace_of(route))
+            opts = self._child_opts(self._namespace_of(route) + edge_wait)
             if ing.via == "ingress-nginx":
                 assert out.ingress_controller is not None
                 out.routes[route.name] = GrpcIngress(
@@ -673,6 +750,27 @@ class GrpcPlatform(Component):
                     gateway=out.gateway,
                     opts=opts,
                 )
+
+    def _build_edge_authorization(
+        self, workload: EdgeWorkload, *, namespace: Any, wait: list[pulumi.Resource]
+    ) -> None:
+        """A meshed edge gets Linkerd Servers on its entry and webhook ports admitting the
+        configured networks, so a strict default inbound policy does not cut it off from the
+        load balancer and the API server; nothing behind it is loosened."""
+        if not workload.meshed or self.config.mesh is None:
+            return
+        edge = self.config.policies.edge
+        self.edge_authorizations[workload.name] = EdgeAuthorization(
+            self._child_name(f"{workload.name}-edge-authz"),
+            EdgeAuthorizationArgs(
+                client_networks=edge.client_cidrs,
+                webhook_client_networks=edge.webhook_client_cidrs,
+            ),
+            namespace=namespace,
+            workload=workload,
+            control_plane=self.control_plane,
+            opts=self._child_opts(wait),
+        )
 
     def _namespace_of(self, route: RouteConfig) -> list[pulumi.Resource]:
         out = self
@@ -709,33 +807,75 @@ class GrpcPlatform(Component):
                 opts=self._child_opts([out.namespaces[svc.ref.namespace]]),
             )
 
+    def _edge_namespaces(self) -> dict[str, tuple[list[EdgeWorkload], list[pulumi.Resource]]]:
+        """Namespace -> (its edge workloads, what its policies wait for), for the edge namespaces
+        this stack creates or uses."""
+        out: dict[str, tuple[list[EdgeWorkload], list[pulumi.Resource]]] = {}
+
+        def add(ns: Any, workloads: Sequence[EdgeWorkload], wait: pulumi.Resource) -> None:
+            entry = out.setdefault(plain(ns), ([], []))
+            entry[0].extend(workloads)
+            entry[1].append(wait)
+
+        # Each installer's namespace is its own child: the policies wait for the component, so
+        # a first install runs before the namespace is locked down.
+        if self.ingress_controller is not None:
+            ctrl = self.ingress_controller
+            add(ctrl.args.namespace, ctrl.edge_workloads, ctrl)
+        if self.gateway is not None and self.gateway_controller is not None:
+            gw, ngf = self.gateway, self.gateway_controller
+            add(ngf.args.namespace, ngf.edge_workloads(data_planes=[gw.peer]), ngf)
+            add(gw.args.namespace, [gw.edge_workload], gw)
+        return out
+
     def _build_policies(self) -> None:
         config, out = self.config, self
         connections = [
             Allow(out.services[c.client], out.services[c.server]) for c in config.connections
         ]
-        for ns in config.namespaces:
-            in_ns = [s for s in out.services.values() if s.ref.namespace == ns.name]
-            if not in_ns:
-                continue
+        edges = self._edge_namespaces() if config.policies.edge.isolate else {}
+        service_ns = [
+            ns.name
+            for ns in config.namespaces
+            if any(s.ref.namespace == ns.name for s in out.services.values())
+        ]
+        for name in dict.fromkeys([*service_ns, *edges]):
             local = [
                 a
                 for a in connections
-                if ns.name in (a.client.ref.namespace, a.server.ref.namespace)  # type: ignore[union-attr]
+                if name in (a.client.ref.namespace, a.server.ref.namespace)  # type: ignore[union-attr]
             ]
-            ingresses = [r for r in out.routes.values() if r.backends[0].namespace == ns.name]
-            ns_obj = out.namespaces.get(ns.name)
+            # Routes whose backends are here (their ingress), or whose controller is (its egress).
+            ingresses = [
+                r
+                for r in out.routes.values()
+                if name in (r.backends[0].namespace, r.controller_peer.namespace)
+            ]
+            ns_obj = out.namespaces.get(name)
             mesh: bool | MeshEnabledNamespace = (
                 ns_obj if isinstance(ns_obj, MeshEnabledNamespace) else False
             )
-            deps = [ns_obj] if ns_obj is not None else []
-            out.policies[ns.name] = ZeroTrustPolicy(
-                self._child_name(f"{ns.name}-zero-trust"),
+            edge_workloads, edge_wait = edges.get(name, ([], []))
+            deps = ([ns_obj] if ns_obj is not None else []) + edge_wait
+            edge = config.policies.edge
+            metrics = config.policies.metrics_from_namespaces
+            if name not in service_ns and not (
+                mesh or any(w.meshed or w.metrics_ports for w in edge_workloads)
+            ):
+                # An edge namespace with no proxy and no metrics port has nothing to scrape.
+                metrics = ()
+            out.policies[name] = ZeroTrustPolicy(
+                self._child_name(f"{name}-zero-trust"),
                 ZeroTrustPolicyArgs(
-                    name_prefix=f"{ns.name}-zero-trust",
-                    namespace=ns.name,
+                    name_prefix=f"{name}-zero-trust",
+                    namespace=name,
                     dns=config.policies.dns,
-                    metrics_from_namespaces=config.policies.metrics_from_namespaces,
+                    metrics_from_namespaces=metrics,
+                    edge=tuple(edge_workloads),
+                    edge_client_cidrs=edge.client_cidrs,
+                    webhook_client_cidrs=edge.webhook_client_cidrs,
+                    kubernetes_api_cidrs=edge.kubernetes_api_cidrs,
+                    kubernetes_api_port=edge.kubernetes_api_port,
                 ),
                 connections=local,
                 ingresses=ingresses,

@@ -49,12 +49,15 @@ from .linkerd_control_plane import PROXY_INBOUND_PORT as LINKERD_PROXY_INBOUND_P
 from .peers import PeerRef
 
 __all__ = [
+    "ANYWHERE",
     "DNS_PORT",
     "LINKERD_CONTROL_PLANE_PORTS",
     "LINKERD_PROXY_ADMIN_PORT",
     "LINKERD_PROXY_INBOUND_PORT",
     "NAMESPACE_NAME_LABEL",
     "Allow",
+    "EdgePeer",
+    "EdgeWorkload",
     "IngressLike",
     "IpBlock",
     "LabelSelector",
@@ -68,6 +71,7 @@ __all__ = [
     "ZeroTrustPolicy",
     "ZeroTrustPolicyArgs",
     "check_cidr",
+    "check_edge_cidrs",
     "plan_policies",
     "render_raw_policy",
 ]
@@ -625,6 +629,171 @@ def _render_raw_policy(namespace: str, policy: RawNetworkPolicy) -> dict[str, An
     }
 
 
+# --- edge workloads --------------------------------------------------------------------------
+
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+"""Every IPv4 and IPv6 address: the default source of an edge's entry and webhook ports."""
+
+
+def _check_cidr_list(v: list[str], *, title: str, empty: str) -> list[str]:
+    if not v:
+        raise ValueError(empty)
+    _check_each(v, check_cidr, title=title)
+    if len(set(v)) != len(v):
+        raise ValueError("a CIDR is listed twice. Fix: list each once.")
+    return v
+
+
+def check_edge_cidrs(v: list[str], *, title: str) -> list[str]:
+    """A list of source or destination networks for edge traffic: not empty (that would deny
+    the traffic outright), each a canonical CIDR (every bad entry reported under its index),
+    none twice."""
+    return _check_cidr_list(
+        v,
+        title=title,
+        empty=(
+            "an empty list would leave that traffic denied. Fix: list the networks, or keep "
+            "the default."
+        ),
+    )
+
+
+def _check_port_list(v: Sequence[Any], *, title: str) -> Sequence[Any]:
+    def one(port: Any) -> None:
+        if is_output(port):
+            return  # checked when it resolves (the args are gated)
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise ValueError(f"a port must be a number, got {port!r}. Fix: give e.g. 443.")
+        check_port(port)
+
+    _check_each(v, one, title=title)
+    plain_ports = [p for p in v if not is_output(p)]
+    if len(set(plain_ports)) != len(plain_ports):
+        raise ValueError("a port is listed twice. Fix: list each once.")
+    return v
+
+
+def _edge_labels(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        check_label_map(v, what="pod_labels")
+        if not v:
+            raise ValueError(
+                "an empty selector would select every pod of the namespace. Fix: give the "
+                "pods' labels."
+            )
+    return v
+
+
+class EdgePeer(ArgsModel):
+    """Pods in another namespace that an edge workload exchanges traffic with, e.g. NGINX
+    Gateway Fabric's control plane for a gateway's data plane (and the data plane for the
+    control plane)."""
+
+    namespace: pulumi.Input[str]
+    """The pods' namespace."""
+    pod_labels: pulumi.Input[dict[str, pulumi.Input[str]]]
+    """Labels that select exactly those pods (not empty)."""
+    ports: tuple[pulumi.Input[int], ...]
+    """The destination ports of the connection: the edge workload's own ports in `allow_from`,
+    the peer's ports in `allow_to` (at least one)."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return _namespace(v)
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        return _edge_labels(v)  # type: ignore[no-any-return]
+
+    @pydantic.field_validator("ports")
+    @classmethod
+    def _ports(cls, v: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not v:
+            raise ValueError("no ports, so nothing would be allowed. Fix: list the ports.")
+        _check_port_list(v, title="EdgePeer")
+        return v
+
+
+class EdgeWorkload(ArgsModel):
+    """Pods at the edge of the cluster, in the ZeroTrustPolicy's namespace: an ingress
+    controller, a gateway's data plane, a gateway control plane, or a chart's Job that talks to
+    the Kubernetes API. Traffic they exchange with the outside world cannot be written as a
+    connection between workloads, so it is declared here; the backends they front still come
+    from `ingresses=` (their egress, with 4143 when meshed).
+
+    `NginxIngressController.edge_workloads`, `NginxGatewayFabric.edge_workloads(...)` and
+    `GrpcGateway.edge_workload` describe the pods their charts run; build one yourself for
+    another controller."""
+
+    name: str
+    """Names its NetworkPolicies: `<prefix>-<name>-ingress`, `-egress` and (meshed, in an
+    unmeshed namespace) `-linkerd`. The pods' Deployment or Job name reads best. Plain: it
+    names resources."""
+    pod_labels: dict[str, str]
+    """Labels that select exactly these pods (not empty). Plain: policies are merged by labels,
+    so the controller's egress to the backends of `ingresses=` lands in the same policy."""
+    entry_ports: tuple[pulumi.Input[int], ...] = ()
+    """Container ports clients outside the cluster (the load balancer) connect to, opened to
+    the policy's `edge_client_cidrs` (default none)."""
+    webhook_ports: tuple[pulumi.Input[int], ...] = ()
+    """Container ports of admission webhooks the API server calls, opened to the policy's
+    `webhook_client_cidrs` (default none)."""
+    kubernetes_api: bool = False
+    """The pods call the Kubernetes API (controllers, certificate Jobs): egress to the
+    policy's `kubernetes_api_cidrs` on `kubernetes_api_port` (default False). Plain: it
+    decides whether the rule exists."""
+    metrics_ports: tuple[pulumi.Input[int], ...] = ()
+    """Prometheus ports of the pods, opened only to the policy's `metrics_from_namespaces`
+    (default none: closed)."""
+    meshed: bool = False
+    """The pods run a Linkerd proxy (default False): they then also get egress to the Linkerd
+    control plane (and 4191 from `metrics_from_namespaces`). Plain: it decides which policies
+    exist."""
+    allow_from: tuple[EdgePeer, ...] = ()
+    """Pods in other namespaces that may connect to these, on `ports` of these pods (default
+    none)."""
+    allow_to: tuple[EdgePeer, ...] = ()
+    """Pods in other namespaces these may connect to, on `ports` of those pods (default
+    none)."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns_subdomain(v, what="edge workload name")
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        return _edge_labels(v)  # type: ignore[no-any-return]
+
+    @pydantic.field_validator("entry_ports", "webhook_ports", "metrics_ports")
+    @classmethod
+    def _ports(cls, v: tuple[Any, ...]) -> tuple[Any, ...]:
+        _check_port_list(v, title="EdgeWorkload")
+        return v
+
+    @pydantic.model_validator(mode="after")
+    def _allows_something(self) -> EdgeWorkload:
+        if not (
+            self.entry_ports
+            or self.webhook_ports
+            or self.kubernetes_api
+            or self.metrics_ports
+            or self.meshed
+            or self.allow_from
+            or self.allow_to
+        ):
+            raise ValueError(
+                f"edge workload {self.name!r} declares no traffic, so it adds nothing to the "
+                "default deny. Fix: set entry_ports, webhook_ports, kubernetes_api, "
+                "metrics_ports, allow_from or allow_to, or leave the workload out."
+            )
+        return self
+
+
 # --- component arguments and object references ---------------------------------------------
 
 
@@ -648,14 +817,43 @@ class ZeroTrustPolicyArgs(ArgsModel):
     `linkerd`)."""
     metrics_from_namespaces: pulumi.Input[list[pulumi.Input[str]]] = []
     """Namespaces allowed to scrape the Linkerd proxies' admin port 4191, e.g. `linkerd-viz`
-    or your Prometheus namespace (default none: closed, so `linkerd viz` shows no traffic
-    metrics until you add its namespace). Needs a meshed namespace or meshed services."""
+    or your Prometheus namespace, and the `metrics_ports` of edge workloads (default none:
+    closed, so `linkerd viz` shows no traffic metrics until you add its namespace). Needs a
+    meshed namespace, meshed services, or an edge workload with metrics_ports."""
     name_prefix: str | None = None
     """Prefix of the generated NetworkPolicy names and of their `app.kubernetes.io/part-of`
     label (default: the component's name). Plain: the names are known when the program runs."""
     raw_policies: tuple[RawNetworkPolicy, ...] = ()
     """Extra NetworkPolicies written rule by rule (default none). The list is plain (each entry
     is one NetworkPolicy); values inside the rules may be Outputs."""
+    edge: tuple[EdgeWorkload, ...] = ()
+    """Edge pods in this namespace (ingress controller, gateway data plane or control plane,
+    their charts' Jobs) and the traffic they exchange with the world: entry ports, webhook
+    ports, the Kubernetes API, metrics, other namespaces' pods (default none). The list is
+    plain; ports and CIDRs may be Outputs."""
+    edge_client_cidrs: pulumi.Input[list[pulumi.Input[str]]] = list(ANYWHERE)
+    """Sources allowed to reach the edge workloads' `entry_ports` (default everywhere,
+    `0.0.0.0/0` and `::/0`: an entry point serves the internet). Narrow it to your clients'
+    or load balancer's ranges; with a LoadBalancer Service whose `externalTrafficPolicy` is
+    `Cluster`, connections arrive from node addresses, so include the node CIDRs. Every bad
+    entry is reported, under its index."""
+    webhook_client_cidrs: pulumi.Input[list[pulumi.Input[str]]] = list(ANYWHERE)
+    """Sources allowed to call the edge workloads' `webhook_ports`: the API server's addresses
+    as the pods see them (default everywhere, since they differ by cluster: the control plane
+    nodes, or node addresses when the API server reaches webhooks through a tunnel such as
+    konnectivity). Narrow it where they are known; a webhook with `failurePolicy: Fail` that
+    the API server cannot reach blocks every object it validates."""
+    kubernetes_api_cidrs: pulumi.Input[list[pulumi.Input[str]]] = ["0.0.0.0/0"]
+    """Where edge workloads with `kubernetes_api` reach the API server (default `0.0.0.0/0`:
+    its address differs by cluster). Narrow it to the API server's endpoint addresses
+    (`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`); add
+    `::/0` or the IPv6 endpoints on an IPv6 cluster."""
+    kubernetes_api_port: pulumi.Input[int] = 443
+    """Port of the API server's endpoints (default 443). Pods dial the `kubernetes` Service on
+    443, but a NetworkPolicy is enforced after kube-proxy (or the eBPF dataplane) has
+    translated the Service address to an endpoint, so the rule must name the port the API
+    server itself listens on: 443 on many managed clusters, 6443 on kubeadm, kind, k3s and
+    most self-managed ones (the endpointslice above shows it)."""
 
     @field_validator("namespace", "dns_namespace", "linkerd_namespace")
     @classmethod
@@ -669,6 +867,39 @@ class ZeroTrustPolicyArgs(ArgsModel):
         if len(set(v)) != len(v):
             raise ValueError("a namespace is listed twice. Fix: list each once.")
         return v
+
+    @field_validator("edge_client_cidrs", "webhook_client_cidrs", "kubernetes_api_cidrs")
+    @classmethod
+    def _edge_cidrs(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        return _check_cidr_list(
+            v,
+            title="ZeroTrustPolicyArgs",
+            empty=(
+                f"an empty {info.field_name} would leave that traffic denied. Fix: list the "
+                "networks, or keep the default."
+            ),
+        )
+
+    @field_validator("kubernetes_api_port")
+    @classmethod
+    def _api_port(cls, v: int) -> int:
+        return check_port(v, what="kubernetes_api_port")
+
+    @pydantic.model_validator(mode="after")
+    def _unique_edges(self) -> ZeroTrustPolicyArgs:
+        names = [e.name for e in self.edge]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"edge workload name {dup[0]!r} is used twice. Fix: rename one.")
+        keys = [tuple(sorted(e.pod_labels.items())) for e in self.edge]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise ValueError(
+                    f"edge workloads {self.edge[keys.index(key)].name!r} and "
+                    f"{self.edge[i].name!r} select the same pods ({dict(key)}). Fix: merge "
+                    "them into one."
+                )
+        return self
 
     @field_validator("dns_pod_labels")
     @classmethod
@@ -988,6 +1219,59 @@ def _linkerd_spec(
     return spec
 
 
+def _ip_peers(cidrs: Any) -> Any:
+    return lift(lambda cs: [{"ipBlock": {"cidr": c}} for c in cs], cidrs)
+
+
+def _namespaced_peer(peer: EdgePeer) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: peer.namespace}},
+        "podSelector": {"matchLabels": _labels(peer.pod_labels)},
+    }
+
+
+def _edge_ingress(e: EdgeWorkload, args: ZeroTrustPolicyArgs) -> list[Any]:
+    """Ingress rules of one edge workload, in a fixed order: entry, webhook, named peers,
+    metrics."""
+    rules: list[Any] = []
+    if e.entry_ports:
+        rules.append({"from": _ip_peers(args.edge_client_cidrs), "ports": _tcp(e.entry_ports)})
+    if e.webhook_ports:
+        rules.append({"from": _ip_peers(args.webhook_client_cidrs), "ports": _tcp(e.webhook_ports)})
+    for peer in e.allow_from:
+        rules.append({"from": [_namespaced_peer(peer)], "ports": _tcp(peer.ports)})
+    if e.metrics_ports:
+        ports = _tcp(e.metrics_ports)
+
+        def metrics_rule(namespaces: Sequence[str]) -> dict[str, Any] | None:
+            if not namespaces:
+                return None
+            return {
+                "from": [
+                    {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: m}}}
+                    for m in namespaces
+                ],
+                "ports": ports,
+            }
+
+        rule = lift(metrics_rule, args.metrics_from_namespaces)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _edge_egress(e: EdgeWorkload, args: ZeroTrustPolicyArgs) -> list[Any]:
+    """Egress rules of one edge workload: the Kubernetes API, then named peers."""
+    rules: list[Any] = []
+    if e.kubernetes_api:
+        rules.append(
+            {"to": _ip_peers(args.kubernetes_api_cidrs), "ports": _tcp([args.kubernetes_api_port])}
+        )
+    for peer in e.allow_to:
+        rules.append({"to": [_namespaced_peer(peer)], "ports": _tcp(peer.ports)})
+    return rules
+
+
 def _metrics_need_mesh(ns: Any) -> Callable[[Any], list[str]]:
     def check(metrics: Any) -> list[str]:
         if not metrics:
@@ -1133,6 +1417,16 @@ def plan_policies(
             return True
         return ns_meshed or s.peer.meshed
 
+    # Edge workloads first, so their policies carry their declared names and the controller's
+    # egress to the backends of `ingresses` (same pod labels) joins the same policy.
+    for e in args.edge:
+        key = tuple(sorted(e.pod_labels.items()))
+        used_names[e.name] = key
+        w = _Workload(e.name, dict(e.pod_labels), meshed=ns_meshed or e.meshed)
+        workloads[key] = w
+        w.ingress += _edge_ingress(e, args)
+        w.egress += _edge_egress(e, args)
+
     for client, server, _at in edges:
         ports = list(server.peer.ports)
         if local[client.at]:
@@ -1154,14 +1448,16 @@ def plan_policies(
 
     any_meshed = ns_meshed or any(w.meshed for w in workloads.values())
     metrics = args.metrics_from_namespaces
-    if not any_meshed:
+    edge_metrics = any(e.metrics_ports for e in args.edge)
+    if not any_meshed and not edge_metrics:
         if is_output(metrics):
             deferred.check(_metrics_need_mesh(ns), metrics)
         elif metrics:
             problems.append(
                 f"metrics_from_namespaces: got {_show(metrics)}, but nothing in namespace "
-                f"{_show(ns)} is meshed, so there is no proxy admin port to scrape. Fix: pass "
-                "mesh=True (or the MeshEnabledNamespace), or remove metrics_from_namespaces."
+                f"{_show(ns)} is meshed and no edge workload has metrics_ports, so there is no "
+                "metrics port to open. Fix: pass mesh=True (or the MeshEnabledNamespace), or "
+                "remove metrics_from_namespaces."
             )
     problems += deferred.now
     if problems:
@@ -1228,10 +1524,13 @@ def plan_policies(
     for w in workloads.values():
         selector = {"matchLabels": dict(w.labels)}
         if w.ingress:
+            # A rule whose shape waits on an Output (edge metrics) resolves to None when it
+            # allows nothing: dropped then, never sent as an empty rule (which allows all).
+            ingress = lift(lambda *rules: [r for r in rules if r is not None], *w.ingress)
             objects.append(
                 policy(
                     f"{w.name}-ingress",
-                    {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": w.ingress},
+                    {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress},
                 )
             )
         if w.egress:

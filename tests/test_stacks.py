@@ -131,8 +131,14 @@ def test_dev_ordering_namespace_then_secrets_and_meshed_controller_after_linkerd
     assert dev.depends_on(dev.one("kubernetes:networking.k8s.io/v1:Ingress"), namespace)
     controller = dev.one(RELEASE, "grpc-kube-ingress-nginx-release")
     assert dev.depends_on(controller, dev.one("grpc-kube:index:LinkerdControlPlane"))
-    for policy in dev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
-        assert dev.depends_on(policy, namespace), policy.name
+    policies = dev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    by_ns = {p.name: p.inputs["metadata"]["namespace"] for p in policies}
+    # The edge namespace is isolated too now: its policies wait for the controller's release (a
+    # first install runs before the namespace is locked down), the greeter's for its namespace.
+    assert set(by_ns.values()) == {"grpc-demo", "ingress-nginx"}
+    for policy in policies:
+        wait = namespace if by_ns[policy.name] == "grpc-demo" else controller
+        assert dev.depends_on(policy, wait), policy.name
 
 
 def test_dev_zero_trust_allows_the_ingress_and_dns_only(dev: Recording) -> None:
