@@ -508,7 +508,9 @@ class LinkerdControlPlane(Component):
     """The control plane namespace (`linkerd`; fixed, so plain)."""
     peer: PeerRef
     """The control plane pods (identity, destination with the policy controller, proxy
-    injector), for NetworkPolicies: every proxy must reach them on CONTROL_PLANE_PORTS."""
+    injector) on CONTROL_PLANE_PORTS, the ports proxies dial there. A meshed ZeroTrustPolicy
+    already opens each component on its own ports only (identity 8080, destination 8086 and
+    8090); a rule to this peer is wider: every one of those ports to every one of those pods."""
     cni_enabled: bool
     """Whether meshed pods rely on the linkerd2-cni plugin (a plain switch)."""
     high_availability: bool

@@ -5,9 +5,10 @@ Kubernetes lets every pod reach every other pod until a NetworkPolicy selects it
 isolates every pod of a namespace for ingress and egress, then opens only what was declared:
 "GrpcService A may call GrpcService B" (ports read from B, never typed), "this ingress or gateway
 may reach the services it fronts", DNS, and, when the namespace is meshed, what Linkerd's proxies
-need (peer proxies on 4143, the control plane on 8080/8086/8090). Anything else is a typed raw
-rule, validated before anything registers. NetworkPolicies are L3/L4 only; inside the mesh,
-Linkerd's own authorization policy is the L7 control.
+need (peer proxies on 4143, the control plane's identity pods on 8080 and destination pods on
+8086/8090). Anything else is a typed raw rule, validated before anything registers.
+NetworkPolicies are L3/L4 only; inside the mesh, Linkerd's own authorization policy is the L7
+control.
 
 Namespaces, labels, ports and CIDRs may be Outputs of other resources (a namespace from a
 Namespace resource orders every policy after it). Which NetworkPolicies exist is still decided
@@ -51,7 +52,9 @@ from .peers import PeerRef
 __all__ = [
     "ANYWHERE",
     "DNS_PORT",
+    "LINKERD_COMPONENT_LABEL",
     "LINKERD_CONTROL_PLANE_PORTS",
+    "LINKERD_CONTROL_PLANE_SERVERS",
     "LINKERD_PROXY_ADMIN_PORT",
     "LINKERD_PROXY_INBOUND_PORT",
     "NAMESPACE_NAME_LABEL",
@@ -79,6 +82,19 @@ __all__ = [
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Immutable label the API server puts on every namespace (GA since Kubernetes 1.22)."""
 DNS_PORT = 53
+
+_IDENTITY_PORT, _DESTINATION_PORT, _POLICY_PORT = LINKERD_CONTROL_PLANE_PORTS
+LINKERD_COMPONENT_LABEL = "linkerd.io/control-plane-component"
+"""Label the linkerd-control-plane chart puts on each control-plane pod, naming its component."""
+LINKERD_CONTROL_PLANE_SERVERS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("identity", (_IDENTITY_PORT,)),
+    ("destination", (_DESTINATION_PORT, _POLICY_PORT)),
+)
+"""What a proxy dials in the Linkerd control plane, by the component of the pods that serve it
+(`linkerd.io/control-plane-component`): identity on 8080; destination on 8086 and, in its
+`policy` container, the policy controller on 8090 (linkerd-control-plane chart, edge-26.8.3:
+templates/identity.yaml, templates/destination.yaml, and the proxy's
+LINKERD2_PROXY_{IDENTITY,DESTINATION,POLICY}_SVC_ADDR in partials/templates/_proxy.tpl)."""
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
@@ -1208,13 +1224,19 @@ def _linkerd_spec(
                 "ports": _tcp([LINKERD_PROXY_ADMIN_PORT]),
             }
         ]
+    # One rule per control-plane component, on the ports it serves: the namespace alone would
+    # open all three ports on every pod there, the proxy injector and the heartbeat included.
     spec["egress"] = [
         {
             "to": [
-                {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: linkerd_namespace}}}
+                {
+                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: linkerd_namespace}},
+                    "podSelector": {"matchLabels": {LINKERD_COMPONENT_LABEL: component}},
+                }
             ],
-            "ports": _tcp(LINKERD_CONTROL_PLANE_PORTS),
+            "ports": _tcp(ports),
         }
+        for component, ports in LINKERD_CONTROL_PLANE_SERVERS
     ]
     return spec
 

@@ -38,10 +38,25 @@ DNS = {
     ],
     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
 }
-LINKERD = {
-    "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "linkerd"}}}],
-    "ports": [{"protocol": "TCP", "port": p} for p in (8080, 8086, 8090)],
-}
+LINKERD = [  # a proxy -> identity on 8080, destination on 8086 and its policy controller on 8090
+    {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "linkerd"}},
+                "podSelector": {"matchLabels": {"linkerd.io/control-plane-component": component}},
+            }
+        ],
+        "ports": [{"protocol": "TCP", "port": p} for p in ports],
+    }
+    for component, ports in (("identity", (8080,)), ("destination", (8086, 8090)))
+]
+IDENTITY = Pod("linkerd", {"linkerd.io/control-plane-component": "identity"}, name="identity")
+DESTINATION = Pod(
+    "linkerd", {"linkerd.io/control-plane-component": "destination"}, name="destination"
+)
+PROXY_INJECTOR = Pod(
+    "linkerd", {"linkerd.io/control-plane-component": "proxy-injector"}, name="proxy-injector"
+)
 CONTROLLER = {
     "app.kubernetes.io/name": "ingress-nginx",
     "app.kubernetes.io/instance": "ingress-nginx",
@@ -155,7 +170,7 @@ def test_dev_isolates_the_ingress_nginx_namespace(dev: Recording) -> None:
         "ingress-nginx-zero-trust-ingress-nginx-controller-linkerd": {
             "podSelector": {"matchLabels": CONTROLLER},
             "policyTypes": ["Egress"],
-            "egress": [LINKERD],
+            "egress": LINKERD,
         },
         "ingress-nginx-zero-trust-ingress-nginx-admission-egress": {
             "podSelector": {"matchLabels": ADMISSION},
@@ -240,8 +255,14 @@ def test_dev_edge_reachability(dev: Recording) -> None:
     assert check(objs, controller, api, 443) and check(objs, job, api, 443)
     assert not check(objs, controller, api, 6443)
     assert check(objs, controller, dns, 53, "UDP")
-    assert check(objs, controller, Pod("linkerd", {"linkerd.io/control-plane-ns": "x"}), 8086)
-    assert not check(objs, job, Pod("linkerd", {}), 8086)  # the Jobs are not meshed
+    # The meshed controller's proxy reaches each control-plane component on its own ports only.
+    assert check(objs, controller, IDENTITY, 8080)
+    assert check(objs, controller, DESTINATION, 8086) and check(objs, controller, DESTINATION, 8090)
+    assert not check(objs, controller, IDENTITY, 8086)
+    assert not check(objs, controller, DESTINATION, 8080)
+    assert not check(objs, controller, PROXY_INJECTOR, 8080)
+    assert not check(objs, controller, PROXY_INJECTOR, 8443)
+    assert not check(objs, job, DESTINATION, 8086)  # the Jobs are not meshed
     assert not check(objs, job, greeter, 50051)
     assert not check(objs, other, api, 443)
     # The greeter's own egress is closed: the backend cannot call back into the edge.
@@ -304,7 +325,7 @@ def test_prod_isolates_the_gateway_and_control_plane_namespaces(prod: Recording)
         "grpc-gateway-zero-trust-linkerd": {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [LINKERD],
+            "egress": LINKERD,
         },
         "grpc-gateway-zero-trust-grpc-gateway-nginx-ingress": {
             "podSelector": {"matchLabels": DATA_PLANE},
@@ -388,6 +409,12 @@ def test_prod_edge_reachability(prod: Recording) -> None:
     assert check(objs, control_plane, Address("10.0.0.1"), 443)
     assert check(objs, cert_job, Address("10.0.0.1"), 443)
     assert not check(objs, data_plane, Address("10.0.0.1"), 443)  # the data plane has no API use
+    # The meshed data plane's proxy: each control-plane component on its own ports only.
+    assert check(objs, data_plane, IDENTITY, 8080)
+    assert check(objs, data_plane, DESTINATION, 8086) and check(objs, data_plane, DESTINATION, 8090)
+    assert not check(objs, data_plane, DESTINATION, 8080)
+    assert not check(objs, data_plane, PROXY_INJECTOR, 8086)
+    assert not check(objs, control_plane, IDENTITY, 8080)  # NGF's control plane is not meshed
 
 
 def test_metrics_namespaces_reach_the_edge_metrics_ports_only() -> None:

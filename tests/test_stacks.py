@@ -280,6 +280,53 @@ def test_prod_network_policies_cover_each_connection(prod: Recording) -> None:
     assert "shop-zero-trust-orders-egress" in names
 
 
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        # dev: the meshed grpc-demo namespace, and the meshed ingress-nginx controller alone
+        (
+            "dev",
+            {
+                "grpc-demo-zero-trust-linkerd",
+                "ingress-nginx-zero-trust-ingress-nginx-controller-linkerd",
+            },
+        ),
+        # prod: the meshed shop and grpc-gateway namespaces
+        ("prod", {"shop-zero-trust-linkerd", "grpc-gateway-zero-trust-linkerd"}),
+    ],
+)
+def test_meshed_pods_reach_each_linkerd_component_on_its_own_ports(
+    stack: str, expected: set[str], dev: Recording, prod: Recording
+) -> None:
+    rec = {"dev": dev, "prod": prod}[stack]
+    linkerd = {
+        p["metadata"]["name"]: p["spec"]["egress"]
+        for p in rec.kubernetes_objects()
+        if p["kind"] == "NetworkPolicy" and p["metadata"]["name"].endswith("-linkerd")
+    }
+    assert set(linkerd) == expected
+
+    def to(component: str, *ports: int) -> dict[str, Any]:
+        return {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "linkerd"}
+                    },
+                    "podSelector": {
+                        "matchLabels": {"linkerd.io/control-plane-component": component}
+                    },
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": p} for p in ports],
+        }
+
+    # identity on 8080; destination on 8086 and its policy controller on 8090; nothing else in
+    # the control plane namespace (the proxy injector, the heartbeat).
+    for name, egress in linkerd.items():
+        assert egress == [to("identity", 8080), to("destination", 8086, 8090)], name
+
+
 # --- config errors ---------------------------------------------------------------------------
 
 

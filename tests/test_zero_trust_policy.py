@@ -45,14 +45,31 @@ DNS_RULE = {
     ],
     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
 }
-LINKERD_EGRESS = {
-    "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "linkerd"}}}],
-    "ports": [
-        {"protocol": "TCP", "port": 8080},
-        {"protocol": "TCP", "port": 8086},
-        {"protocol": "TCP", "port": 8090},
-    ],
-}
+
+
+def linkerd_egress(namespace: str = "linkerd") -> list[dict[str, Any]]:
+    """A proxy's egress to the Linkerd control plane, each component on the ports it serves:
+    identity pods on 8080, destination pods on 8086 (destination) and 8090 (policy)."""
+
+    def to(component: str, *ports: int) -> dict[str, Any]:
+        return {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": namespace}
+                    },
+                    "podSelector": {
+                        "matchLabels": {"linkerd.io/control-plane-component": component}
+                    },
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": p} for p in ports],
+        }
+
+    return [to("identity", 8080), to("destination", 8086, 8090)]
+
+
+LINKERD_EGRESS = linkerd_egress()
 
 
 @dataclass
@@ -360,7 +377,7 @@ def test_meshed_namespace_adds_what_linkerd_needs(mesh: Any) -> None:
     assert spec(rec, "shop-linkerd") == {
         "podSelector": {},
         "policyTypes": ["Egress"],
-        "egress": [LINKERD_EGRESS],
+        "egress": LINKERD_EGRESS,
     }
     assert spec(rec, "shop-dns")["egress"] == [DNS_RULE]
     assert spec(rec, "shop-checkout-egress")["egress"] == [
@@ -419,7 +436,7 @@ def test_4143_only_between_meshed_pods_in_the_namespace(
         assert spec(rec, "zt-a-linkerd") == {
             "podSelector": {"matchLabels": app("a")},
             "policyTypes": ["Egress"],
-            "egress": [LINKERD_EGRESS],
+            "egress": LINKERD_EGRESS,
         }
 
 
@@ -447,9 +464,7 @@ def test_metrics_scraping_and_custom_linkerd_namespace() -> None:
             "ports": tcp(4191),
         }
     ]
-    assert s["egress"][0]["to"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "linkerd-system"}}}
-    ]
+    assert s["egress"] == linkerd_egress("linkerd-system")
 
 
 def test_dns_off_in_a_meshed_namespace_warns() -> None:
@@ -1081,6 +1096,11 @@ IDENTITY = Pod("linkerd", {"linkerd.io/control-plane-component": "identity"}, na
 DESTINATION = Pod(
     "linkerd", {"linkerd.io/control-plane-component": "destination"}, name="destination"
 )
+# The proxy injector and the heartbeat CronJob serve no proxy: meshed pods must not reach them.
+PROXY_INJECTOR = Pod(
+    "linkerd", {"linkerd.io/control-plane-component": "proxy-injector"}, name="proxy-injector"
+)
+HEARTBEAT = Pod("linkerd", {"linkerd.io/control-plane-component": "heartbeat"}, name="heartbeat")
 PROMETHEUS = Pod("linkerd-viz", {"component": "prometheus"}, name="prometheus")
 CONTROLLER_POD = Pod("ingress-nginx", dict(CONTROLLER.pod_labels), name="ingress-nginx")
 STRANGER = Pod("other", {"app.kubernetes.io/name": "checkout"}, name="stranger")
@@ -1123,6 +1143,8 @@ def world() -> tuple[list[dict[str, Any]], dict[str, Pod | Address]]:
         "dns": DNS,
         "identity": IDENTITY,
         "destination": DESTINATION,
+        "proxy-injector": PROXY_INJECTOR,
+        "heartbeat": HEARTBEAT,
         "prometheus": PROMETHEUS,
         "controller": CONTROLLER_POD,
         "stranger": STRANGER,
@@ -1143,8 +1165,8 @@ NEEDED = [
     ("inventory", "dns", 53, "UDP"),
     ("payments", "dns", 53, "UDP"),
     ("checkout", "identity", 8080, "TCP"),  # proxies -> Linkerd control plane
-    ("checkout", "destination", 8086, "TCP"),
-    ("orders", "destination", 8090, "TCP"),
+    ("checkout", "destination", 8086, "TCP"),  # destination
+    ("orders", "destination", 8090, "TCP"),  # policy controller, in the destination pod
     ("inventory", "identity", 8080, "TCP"),  # every meshed pod, declared or not
 ]
 
@@ -1161,6 +1183,12 @@ UNDECLARED = [
     ("internet", "orders", 50051, "TCP"),
     ("checkout", "dns", 80, "TCP"),
     ("checkout", "identity", 9443, "TCP"),
+    ("checkout", "identity", 8086, "TCP"),  # each control-plane component on its own ports
+    ("checkout", "identity", 8090, "TCP"),
+    ("checkout", "destination", 8080, "TCP"),
+    ("checkout", "proxy-injector", 8080, "TCP"),  # serves no proxy
+    ("checkout", "proxy-injector", 8443, "TCP"),
+    ("orders", "heartbeat", 8086, "TCP"),
     ("payments", "identity", 8080, "TCP"),  # billing is not meshed
     ("checkout", "payments", 4143, "TCP"),  # payments has no proxy; billing does not open it
     ("payments", "checkout", 50051, "TCP"),
