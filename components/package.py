@@ -30,6 +30,7 @@ and CRD installation) are not in the package; `GrpcPlatform` builds those from c
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import inspect
@@ -101,21 +102,21 @@ _ENUM_NAMES: dict[tuple[Any, ...], str] = {
 
 
 class GrpcIngressObjects(TypedDict):
-    controller: IngressControllerRef
+    controller: pulumi.Input[IngressControllerRef]
     """The ingress-nginx controller (a NginxIngressController's `ref`)."""
-    service: NotRequired[GrpcServiceRef]
+    service: NotRequired[pulumi.Input[GrpcServiceRef]]
     """The service every call goes to (a GrpcService's `ref`); give this or `routes`."""
-    routes: NotRequired[dict[str, GrpcServiceRef]]
+    routes: NotRequired[dict[str, pulumi.Input[GrpcServiceRef]]]
     """gRPC service name (`package.Service`) to the service that serves it; give this or
     `service`."""
 
 
 class GrpcRouteObjects(TypedDict):
-    gateway: GatewayRef
+    gateway: pulumi.Input[GatewayRef]
     """The Gateway the route attaches to (a GrpcGateway's `ref`, e.g. from GrpcPlatform)."""
-    service: NotRequired[GrpcServiceRef]
+    service: NotRequired[pulumi.Input[GrpcServiceRef]]
     """The service every call goes to (a GrpcService's `ref`); give this or `routes`."""
-    routes: NotRequired[dict[str, GrpcServiceRef]]
+    routes: NotRequired[dict[str, pulumi.Input[GrpcServiceRef]]]
     """gRPC service name (`package.Service`) to the service that serves it; give this or
     `service`."""
 
@@ -123,9 +124,9 @@ class GrpcRouteObjects(TypedDict):
 class Connection(TypedDict):
     """Pods of `client` may call `server` on the server's ports."""
 
-    client: PeerRef
+    client: pulumi.Input[PeerRef]
     """The calling pods (a GrpcService's `peer`, or any pods described as a PeerRef)."""
-    server: PeerRef
+    server: pulumi.Input[PeerRef]
     """The called pods (a GrpcService's `peer`: its container port, never its health port)."""
 
 
@@ -133,9 +134,9 @@ class IngressPeers(TypedDict):
     """What a GrpcIngress or GrpcRoute outputs for policies: the services it fronts and the
     controller pods that call them."""
 
-    backends: list[GrpcServiceRef]
+    backends: pulumi.Input[list[GrpcServiceRef]]
     """The services it fronts (the ingress's or route's `backends`)."""
-    controller_peer: PeerRef
+    controller_peer: pulumi.Input[PeerRef]
     """The controller or gateway pods that call the backends."""
 
 
@@ -150,11 +151,11 @@ class ZeroTrustPolicyObjects(TypedDict):
 
 
 class MeshAuthorizationObjects(TypedDict):
-    server: GrpcServiceRef
+    server: pulumi.Input[GrpcServiceRef]
     """The meshed service whose port is authorized (a GrpcService's `ref`)."""
-    allow_peers: NotRequired[list[PeerRef]]
+    allow_peers: NotRequired[list[pulumi.Input[PeerRef]]]
     """Pods allowed to call it, by their ServiceAccount (a GrpcService's `peer`)."""
-    allow_service_accounts: NotRequired[list[ServiceAccountRef]]
+    allow_service_accounts: NotRequired[list[pulumi.Input[ServiceAccountRef]]]
     """ServiceAccounts allowed to call it, for clients grpc-kube did not create."""
 
 
@@ -300,7 +301,13 @@ class _View:
         if origin is pulumi.Output:
             return pulumi.Output[self.type_of(args[0], where)]  # type: ignore[misc]
         if origin is tuple or origin in (list, Sequence, typing.Sequence):
-            return list[self.type_of(args[0], where)]  # type: ignore[misc]
+            item = self.type_of(args[0], where)
+            if typing.is_typeddict(item):
+                # A list of objects is an Input in the schema: Go's SDK generator emits no
+                # argument type for objects that only appear in plain lists. The provider
+                # settles known values before the component sees them (see _settle).
+                return pulumi.Input[list[item]]  # type: ignore[misc,valid-type]
+            return list[item]  # type: ignore[valid-type]
         if origin in (dict, Mapping, typing.Mapping) and args[0] is str:
             return dict[str, self.type_of(args[1], where)]  # type: ignore[misc]
         raise TypeError(f"{where}: no schema form for {tp!r}")
@@ -349,7 +356,7 @@ class _View:
                 fields[name] = typ if required else NotRequired[typ]
                 self.doc_source[(cls.__name__, name)] = extra
         made = TypedDict(cls.__name__, fields)  # type: ignore[misc]
-        made.__doc__ = cls.__doc__
+        made.__doc__ = inspect.cleandoc(cls.__doc__ or "")
         made.__module__ = __name__
         self.types[key] = made
         return made
@@ -377,7 +384,7 @@ class _View:
                 {
                     "__annotations__": outputs,
                     "__init__": __init__,
-                    "__doc__": comp.__doc__,
+                    "__doc__": inspect.cleandoc(comp.__doc__ or ""),
                     "__module__": __name__,
                 }
             ),
@@ -494,6 +501,40 @@ def plain_data(value: Any) -> Any:
     return value
 
 
+def _settle(value: Any) -> tuple[Any, set[pulumi.Resource]]:
+    """Inputs with every known, non-secret Output replaced by its value, and the resources those
+    values came from.
+
+    Another language passes a component's output (`nginx.ref`, `greeter.peer`) as an Output of
+    the whole object. The analyzer's input mapping reads only dicts, and a ref's shape (which
+    ports, meshed or not) decides which objects exist, so it must be plain here. The engine
+    sends such values already resolved, so nothing is waited for; unknown values (a preview of
+    values not yet computed) and secrets stay Outputs, for the component to handle as it does
+    for Python callers.
+    """
+    sources: set[pulumi.Resource] = set()
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, pulumi.Output):
+            # The SDK keeps an Output's value, known and secret flags and resources together
+            # in one future; the engine's values arrive with it already resolved.
+            data: Any = v._data
+            if not (isinstance(data, asyncio.Future) and data.done()) or data.exception():
+                return v
+            resolved = data.result()
+            if not resolved.is_known or resolved.is_secret:
+                return v
+            sources.update(resolved.resources)
+            return walk(resolved.value)
+        if isinstance(v, Mapping):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value), sources
+
+
 class _PlainView:
     """The attributes of a component instance as plain data (what get_state reads)."""
 
@@ -532,6 +573,22 @@ class GrpcKubeProvider(ComponentProvider):
             self._dependencies,
         )
         Provider.__init__(self, version, json.dumps(schema.to_json()))
+
+    def construct(
+        self,
+        name: str,
+        resource_type: str,
+        inputs: Any,
+        options: pulumi.ResourceOptions | None = None,
+    ) -> Any:
+        inputs, sources = _settle(inputs)
+        if sources:
+            # The values came from these resources: the component waits for them, as it would
+            # through the Outputs.
+            options = pulumi.ResourceOptions.merge(
+                options, pulumi.ResourceOptions(depends_on=sorted(sources, key=id))
+            )
+        return super().construct(name, resource_type, inputs, options)
 
     def get_state(self, instance: Any, component_def: Any) -> dict[str, Any]:
         return super().get_state(_PlainView(instance), component_def)  # type: ignore[arg-type]

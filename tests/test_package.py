@@ -11,6 +11,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from google.protobuf import struct_pb2
+from pulumi.runtime import rpc
 
 from grpc_kube import package
 from grpc_kube.grpc_ingress import GrpcIngress, GrpcIngressArgs
@@ -212,3 +214,50 @@ def test_bad_input_through_the_package_gets_the_python_error(
 def test_missing_required_object_is_named(provider: package.GrpcKubeProvider) -> None:
     with pytest.raises(Exception, match="controller"):
         run_program(lambda: construct(provider, "edge", "GrpcIngress", {"host": "a.example.com"}))
+
+
+def engine_output_value(value: Any) -> Any:
+    """A value as the engine hands it to the plugin when another language passes a component's
+    output (`controller: nginx.ref`): one resolved Output of the whole object."""
+    struct = struct_pb2.Struct()
+    struct.update(
+        {
+            rpc._special_sig_key: rpc._special_output_value_sig,
+            "value": value,
+            "dependencies": ["urn:pulumi:test::grpc-kube::grpc-kube:index:GrpcService::x"],
+        }
+    )
+    return rpc.deserialize_property(struct)
+
+
+def test_refs_passed_as_whole_outputs_are_settled(provider: package.GrpcKubeProvider) -> None:
+    def states() -> None:
+        svc = construct(provider, "greeter", "GrpcService", {"image": IMAGE, "namespace": "apps"})
+        nginx = construct(provider, "nginx", "NginxIngressController", {})
+        pulumi.export("service", svc.state["ref"])
+        pulumi.export("controller", nginx.state["ref"])
+
+    refs = run_program(states).outputs
+    assert refs["controller"]["ingressClass"] == "nginx"
+
+    def through_package() -> None:
+        construct(
+            provider,
+            "edge",
+            "GrpcIngress",
+            {
+                "host": "greeter.example.com",
+                "controller": engine_output_value(refs["controller"]),
+                "service": engine_output_value(refs["service"]),
+            },
+        )
+
+    rec = run_program(through_package)
+    ingress = rec.kube("Ingress")
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == (
+        "greeter"
+    )
+    # The component waits for the resources the values came from.
+    component = rec.one("grpc-kube:index:GrpcIngress")
+    assert "urn:pulumi:test::grpc-kube::grpc-kube:index:GrpcService::x" in component.dependencies
