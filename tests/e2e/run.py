@@ -5,7 +5,9 @@ For each stack (dev, prod) it runs `pulumi up`, checks the objects the API serve
 second preview that must be quiet, changes one value and checks it updates in place, checks the
 state holds no private key in plain text, checks the generated certificates with openssl, serves
 the demo greeter behind nginx with the dev stack's very certificates and calls it with grpcurl,
-then destroys the stack and checks nothing of it is left.
+then destroys the stack and checks nothing of it is left. Then the component package
+(component_package.py): the plugin's schema through `pulumi package get-schema`, and the
+TypeScript, Go and YAML examples deployed, checked and destroyed.
 
 The cluster is `.ci/local-cluster.sh` (etcd, kube-apiserver, kube-controller-manager on
 loopback) plus `standin.py`, which plays the parts a real cluster's other members would (a node
@@ -16,7 +18,7 @@ Gateway Fabric are marked existing, and Linkerd is installed from small local st
 that hold what the real chart would do with the identity values (so the real Helm release path
 runs with the real values).
 
-    python tests/e2e/run.py --bin <tools bin dir> [--keep]
+    python tests/e2e/run.py --bin <tools bin dir> --hosts-bin <language hosts bin dir> [--keep]
 
 Prints one line per check and ends with `e2e: N passed, M failed`; exit status 1 if any failed.
 """
@@ -43,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT / "demo" / "greeter")]
 
 import standin  # noqa: E402
+from component_package import EXAMPLES, run_examples  # noqa: E402
 from crd_manifests import crds  # noqa: E402
 
 PROJECT = "grpc-kube"
@@ -77,16 +80,19 @@ class Checks:
 class Env:
     """The tools, the cluster and the Pulumi home of one run."""
 
-    def __init__(self, bin_dir: Path, work: Path) -> None:
+    def __init__(self, bin_dir: Path, work: Path, hosts_bin: Path | None = None) -> None:
         self.bin = bin_dir
         self.work = work
         self.kubeconfig = work / "cluster" / "kubeconfig"
         self.env = {
             **os.environ,
-            # The stand-in TLS provider first (see tls_provider/README.md), then the built tools.
-            # The Python language host runs the `python3` it finds on PATH: this virtualenv's.
+            # The language hosts of .ci/language-hosts.sh first (its Python host finds a
+            # plugin's directory where the CLI now sends it), the stand-in TLS provider (see
+            # tls_provider/README.md), then the built tools. The Python language host runs the
+            # `python3` it finds on PATH: this virtualenv's.
             "PATH": os.pathsep.join(
                 [
+                    *([str(hosts_bin)] if hosts_bin is not None else []),
                     str(TLS_PROVIDER),
                     str(bin_dir),
                     str(Path(sys.executable).parent),
@@ -100,6 +106,8 @@ class Env:
             "PULUMI_SKIP_CONFIRMATIONS": "true",
             "PULUMI_DIY_BACKEND_URL": f"file://{work / 'state'}",
             "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
+            # The Go example builds with this machine's Go, never a downloaded toolchain.
+            "GOTOOLCHAIN": "local",
         }
         (work / "state").mkdir(parents=True, exist_ok=True)
 
@@ -145,12 +153,22 @@ def local_cluster(env: Env) -> Iterator[None]:
         subprocess.run(["bash", script, "stop", str(cluster)], env=env.env, check=False)
 
 
+# The namespaces of the installs the stacks mark existing (ingress-nginx in dev, NGINX Gateway
+# Fabric in prod): the edge policies go into them.
+EXISTING_INSTALL_NAMESPACES = ("ingress-nginx", "nginx-gateway")
+
+
 def apply_platform_crds(env: Env) -> None:
     """What a platform team installed before grpc-kube runs: the Gateway API (the version
-    Linkerd supports) and Linkerd CRDs, from the pinned schemas."""
+    Linkerd supports) and Linkerd CRDs, from the pinned schemas, and the namespaces of the
+    ingress controllers the stacks mark existing."""
     manifests = env.work / "crds.yaml"
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+        for n in EXISTING_INSTALL_NAMESPACES
+    ]
     manifests.write_text(
-        yaml.safe_dump_all(crds("gateway-api-v1.5.1") + crds("linkerd-edge-26.8.3"))
+        yaml.safe_dump_all(crds("gateway-api-v1.5.1") + crds("linkerd-edge-26.8.3") + namespaces)
     )
     env.run(["kubectl", "apply", "--server-side", "-f", str(manifests)])
     env.run(["kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"])
@@ -621,9 +639,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bin", type=Path, required=True, help="directory of the built tools")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--stack", action="append", help="dev and/or prod (default both)")
+    parser.add_argument(
+        "--hosts-bin", type=Path, help="directory of the language hosts (.ci/language-hosts.sh)"
+    )
+    parser.add_argument(
+        "--example",
+        action="append",
+        choices=sorted(EXAMPLES),
+        help="which examples/ to deploy (default all; none without --hosts-bin)",
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="grpc-kube-e2e-"))
-    env = Env(args.bin.resolve(), work)
+    hosts = args.hosts_bin.resolve() if args.hosts_bin else None
+    env = Env(args.bin.resolve(), work, hosts)
     c = Checks()
     try:
         with local_cluster(env):
@@ -633,6 +661,8 @@ def main(argv: list[str] | None = None) -> int:
                 project = project_copy(env)
                 for stack in args.stack or ["dev", "prod"]:
                     run_stack(c, env, project, stack, charts)
+                if hosts is not None:
+                    run_examples(c, env, project, args.example or list(EXAMPLES))
     except Exception as exc:
         c.check("e2e environment", False, f"{type(exc).__name__}: {exc}")
     finally:
