@@ -85,7 +85,7 @@ PULUMI_VERSION=3.274.0
 
 CACHE_ROOT=${GRPC_KUBE_TOOLS_CACHE:-$HOME/.cache/grpc-kube-tools}
 # RECIPE: bump when this script changes how a binary is built, so old caches are not reused.
-RECIPE=1
+RECIPE=2
 KEY="langhosts-nodejs-${NODEJS_HOST_SDK_VERSION}_go-${GO_HOST_SDK_VERSION}_yaml-${YAML_VERSION}_pyfix-${PYTHON_HOST_SDK_VERSION}_cli-${PULUMI_VERSION}_r${RECIPE}"
 ROOT="$CACHE_ROOT/$KEY"
 BIN="$ROOT/bin"
@@ -305,10 +305,11 @@ build_yaml() {
 # pulumirpc.LanguageRuntime" (go 3.66.0),
 # and yaml 1.25.0 generates but fails at "linking package: method Link not implemented".
 # Upstream's newer hosts implement GeneratePackage as: bind the schema, call pkg/v3's
-# codegen/nodejs or codegen/go GeneratePackage, write the files. grpc-kube-sdkgen is exactly that
-# (with `pulumi package add`'s options), as a command built from pkg/v3 v$PULUMI_VERSION:
+# codegen/nodejs, codegen/go or codegen/python GeneratePackage, write the files.
+# grpc-kube-sdkgen is exactly that (with `pulumi package add`'s options), as a command built
+# from pkg/v3 v$PULUMI_VERSION:
 #   pulumi package get-schema PLUGIN_DIR > schema.json
-#   grpc-kube-sdkgen nodejs|go schema.json OUTDIR
+#   grpc-kube-sdkgen nodejs|go|python schema.json OUTDIR
 # and the linking is done by hand (npm: a file: dependency; go: require + replace in go.mod).
 # Wrapper module as tools.sh's for the CLI: pkg/v3 and sdk/v3 at the same version, pkg's
 # non-local replaces repeated; the same module graph lets Go reuse the CLI build's compiled
@@ -336,7 +337,7 @@ build_sdkgen() {
 // Command grpc-kube-sdkgen: what `pulumi package add` does before linking, without a language
 // host. Written by .ci/language-hosts.sh (not upstream): see build_sdkgen there.
 //
-//	grpc-kube-sdkgen nodejs|go SCHEMA.json OUTDIR
+//	grpc-kube-sdkgen nodejs|go|python SCHEMA.json OUTDIR
 //
 // It binds SCHEMA (as printed by `pulumi package get-schema`) and writes the SDK that
 // pulumi-language-nodejs / pulumi-language-go's GeneratePackage RPC would, with the options
@@ -353,6 +354,7 @@ import (
 	"path/filepath"
 
 	gogen "github.com/pulumi/pulumi/pkg/v3/codegen/go"
+	pygen "github.com/pulumi/pulumi/pkg/v3/codegen/python"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/convert"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/nodejs"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
@@ -370,14 +372,14 @@ func main() {
 	}
 }
 
-const usage = "usage: grpc-kube-sdkgen nodejs|go SCHEMA.json OUTDIR"
+const usage = "usage: grpc-kube-sdkgen nodejs|go|python SCHEMA.json OUTDIR"
 
 func run(args []string) error {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		fmt.Println(usage)
 		return nil
 	}
-	if len(args) != 3 || (args[0] != "nodejs" && args[0] != "go") {
+	if len(args) != 3 || (args[0] != "nodejs" && args[0] != "go" && args[0] != "python") {
 		return fmt.Errorf("%s", usage)
 	}
 	language, schemaPath, out := args[0], args[1], args[2]
@@ -425,6 +427,8 @@ func run(args []string) error {
 		files, err = nodejs.GeneratePackage("pulumi-language-nodejs", pkg, nil, nil, true /*local*/, loader)
 	case "go":
 		files, err = gogen.GeneratePackage("pulumi-language-go", pkg, nil)
+	case "python":
+		files, err = pygen.GeneratePackage("pulumi-language-python", pkg, nil, loader)
 	}
 	if err != nil {
 		return err

@@ -52,6 +52,8 @@ _EXPORTS: dict[str, str] = {
     "IdentityArgs": ".linkerd_control_plane",
     "LinkerdControlPlane": ".linkerd_control_plane",
     "LinkerdControlPlaneArgs": ".linkerd_control_plane",
+    "EdgeAuthorization": ".mesh_authorization",
+    "EdgeAuthorizationArgs": ".mesh_authorization",
     "MeshAuthorization": ".mesh_authorization",
     "MeshAuthorizationArgs": ".mesh_authorization",
     "ServiceAccountRef": ".mesh_authorization",
@@ -67,6 +69,8 @@ _EXPORTS: dict[str, str] = {
     "load_config": ".stack",
     "read_config": ".stack",
     "Allow": ".zero_trust_policy",
+    "EdgePeer": ".zero_trust_policy",
+    "EdgeWorkload": ".zero_trust_policy",
     "IngressLike": ".zero_trust_policy",
     "IpBlock": ".zero_trust_policy",
     "LabelSelector": ".zero_trust_policy",
@@ -135,6 +139,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .linkerd_control_plane import IdentityArgs as IdentityArgs
     from .linkerd_control_plane import LinkerdControlPlane as LinkerdControlPlane
     from .linkerd_control_plane import LinkerdControlPlaneArgs as LinkerdControlPlaneArgs
+    from .mesh_authorization import EdgeAuthorization as EdgeAuthorization
+    from .mesh_authorization import EdgeAuthorizationArgs as EdgeAuthorizationArgs
     from .mesh_authorization import MeshAuthorization as MeshAuthorization
     from .mesh_authorization import MeshAuthorizationArgs as MeshAuthorizationArgs
     from .mesh_authorization import ServiceAccountRef as ServiceAccountRef
@@ -151,6 +157,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_public_api.py k
     from .stack import load_config as load_config
     from .stack import read_config as read_config
     from .zero_trust_policy import Allow as Allow
+    from .zero_trust_policy import EdgePeer as EdgePeer
+    from .zero_trust_policy import EdgeWorkload as EdgeWorkload
     from .zero_trust_policy import IngressLike as IngressLike
     from .zero_trust_policy import IpBlock as IpBlock
     from .zero_trust_policy import LabelSelector as LabelSelector

@@ -23,9 +23,15 @@ view from the same classes:
 The values then reach the real component, which runs every check it runs for Python callers:
 the same errors, with the same field names.
 
+The plugin runs `GrpcKubeProvider`, Pulumi's ComponentProvider (what `component_provider_host`
+serves) with three additions: the analyzer reads each field's description where the field is
+declared, a component's state is converted to plain data (refs to dicts), and a ref that another
+language passes as one resolved Output (`controller: nginx.ref`) is settled to its value first.
+
 Components that need another component object which has no plain-data form (Certificate and
 TlsSecret need their issuer's private key, GrpcGateway and NginxGatewayFabric the controller
-and CRD installation) are not in the package; `GrpcPlatform` builds those from configuration.
+and CRD installation, EdgeAuthorization the edge workload the controllers compute) are not in
+the package; `GrpcPlatform` builds those from configuration.
 """
 
 from __future__ import annotations

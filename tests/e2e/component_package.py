@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -231,10 +232,26 @@ def run_example(c: Checks, env: Env, project: Path, lang: str, schema: Path) -> 
     print(f"{name}: {time.time() - started:.0f} s", flush=True)
 
 
+def check_python_sdk(c: Checks, env: Env, schema: Path) -> None:
+    """The Python SDK generates too and imports (for a Python program that prefers the package
+    to the library, e.g. to pin the plugin's version apart from its own)."""
+
+    def generated() -> str | None:
+        out = env.work / "sdk-python"
+        env.run(["grpc-kube-sdkgen", "python", str(schema), str(out)])
+        code = "import pulumi_grpc_kube as g; print(' '.join(n for n in dir(g) if n[0].isupper()))"
+        names = env.run([sys.executable, "-c", code], cwd=out).stdout.split()
+        missing = {"GrpcService", "GrpcIngress", "ZeroTrustPolicy"} - set(names)
+        return f"missing {sorted(missing)} in {names}" if missing else None
+
+    c.run("package: the Python SDK generates and imports", generated)
+
+
 def run_examples(c: Checks, env: Env, project: Path, languages: list[str]) -> None:
     install_plugins(env)
     schema = get_schema(c, env, project)
     if schema is None:
         return
+    check_python_sdk(c, env, schema)
     for lang in languages:
         run_example(c, env, project, lang, schema)
