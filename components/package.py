@@ -352,16 +352,17 @@ class _View:
         if key in self.types:
             return self.types[key]
         fields: dict[str, Any] = {}
+        type_name = _schema_name(cls)
         for name, tp, required in _fields(cls):
-            typ = self.type_of(tp, f"{cls.__name__}.{name}")
+            typ = self.type_of(tp, f"{type_name}.{name}")
             fields[name] = typ if required else NotRequired[typ]
-            self.doc_source[(cls.__name__, name)] = _declaring_class(cls, name)
+            self.doc_source[(type_name, name)] = _declaring_class(cls, name)
         if extra is not None:
             for name, tp, required in _fields(extra):
-                typ = self.type_of(tp, f"{cls.__name__}.{name}")
+                typ = self.type_of(tp, f"{type_name}.{name}")
                 fields[name] = typ if required else NotRequired[typ]
-                self.doc_source[(cls.__name__, name)] = extra
-        made = TypedDict(cls.__name__, fields)  # type: ignore[misc]
+                self.doc_source[(type_name, name)] = extra
+        made = TypedDict(type_name, fields)  # type: ignore[misc]
         made.__doc__ = inspect.cleandoc(cls.__doc__ or "")
         made.__module__ = __name__
         self.types[key] = made
@@ -395,6 +396,17 @@ class _View:
                 }
             ),
         )
+
+
+def _schema_name(cls: type) -> str:
+    """The type's name in the schema. SDK generators append `Args` to input types, so
+    `ProbeArgs` would become `ProbeArgsArgs`: the suffix goes, and a name that would then be a
+    component's (`NginxIngressControllerArgs` inside the stack configuration) becomes
+    `<Component>Options`."""
+    name = cls.__name__.removesuffix("Args") or cls.__name__
+    if name in {c.__name__ for c in Component.__subclasses__()}:
+        return name + "Options"
+    return name
 
 
 def _declaring_class(cls: type, field: str) -> type:

@@ -237,10 +237,13 @@ def check_python_sdk(c: Checks, env: Env, schema: Path) -> None:
     to the library, e.g. to pin the plugin's version apart from its own)."""
 
     def generated() -> str | None:
-        out = env.work / "sdk-python"
-        env.run(["grpc-kube-sdkgen", "python", str(schema), str(out)])
+        sdk, target = env.work / "sdk-python", env.work / "sdk-python-installed"
+        env.run(["grpc-kube-sdkgen", "python", str(schema), str(sdk)])
+        # Installed, as `package add` links it (the SDK reads its version from its metadata).
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target"]
+        env.run([*pip, str(target), str(sdk)])
         code = "import pulumi_grpc_kube as g; print(' '.join(n for n in dir(g) if n[0].isupper()))"
-        names = env.run([sys.executable, "-c", code], cwd=out).stdout.split()
+        names = env.run([sys.executable, "-c", code], cwd=target).stdout.split()
         missing = {"GrpcService", "GrpcIngress", "ZeroTrustPolicy"} - set(names)
         return f"missing {sorted(missing)} in {names}" if missing else None
 

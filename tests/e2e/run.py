@@ -153,6 +153,20 @@ def local_cluster(env: Env) -> Iterator[None]:
         subprocess.run(["bash", script, "stop", str(cluster)], env=env.env, check=False)
 
 
+# Where each stack's edge pods take traffic: namespace -> the only ports its policies open.
+EDGE_ENTRY_PORTS = {
+    "dev": {"ingress-nginx": {80, 443, 8443}},
+    "prod": {"grpc-gateway": {443}, "nginx-gateway": {8443}},
+}
+EDGE_SERVERS = {
+    "dev": {
+        ("ingress-nginx", "ingress-nginx-controller-entry-80", 80),
+        ("ingress-nginx", "ingress-nginx-controller-entry-443", 443),
+        ("ingress-nginx", "ingress-nginx-controller-webhook-8443", 8443),
+    },
+    "prod": {("grpc-gateway", "grpc-gateway-nginx-entry-443", 443)},
+}
+
 # The namespaces of the installs the stacks mark existing (ingress-nginx in dev, NGINX Gateway
 # Fabric in prod): the edge policies go into them.
 EXISTING_INSTALL_NAMESPACES = ("ingress-nginx", "nginx-gateway")
@@ -393,6 +407,44 @@ def check_stack_objects(c: Checks, env: Env, stack: str) -> None:
         return None
 
     c.run(f"{stack}: default-deny and allow NetworkPolicies in {ns}", policies)
+
+    def edge_policies() -> str | None:
+        for edge_ns, entry_ports in EDGE_ENTRY_PORTS[stack].items():
+            items = env.kubectl("-n", edge_ns, "get", "networkpolicy")["items"]
+            deny = [
+                p["metadata"]["name"]
+                for p in items
+                if p["spec"]["podSelector"] == {}
+                and sorted(p["spec"].get("policyTypes", [])) == ["Egress", "Ingress"]
+                and not p["spec"].get("ingress")
+                and not p["spec"].get("egress")
+            ]
+            ports = {
+                port["port"]
+                for p in items
+                for rule in p["spec"].get("ingress", [])
+                for port in rule.get("ports", [])
+            }
+            if deny != [f"{edge_ns}-zero-trust-default-deny"] or ports != entry_ports:
+                return f"{edge_ns}: default deny {deny}, ingress ports {sorted(ports)}"
+        return None
+
+    c.run(
+        f"{stack}: the edge namespaces deny by default and open only their entry ports",
+        edge_policies,
+    )
+
+    def edge_servers() -> str | None:
+        # A meshed edge keeps its entry (and webhook) ports under any default inbound policy.
+        want = EDGE_SERVERS[stack]
+        got = {
+            (s["metadata"]["namespace"], s["metadata"]["name"], s["spec"]["port"])
+            for edge_ns in {w[0] for w in want}
+            for s in env.kubectl("-n", edge_ns, "get", "servers.policy.linkerd.io")["items"]
+        }
+        return None if got == want else f"Linkerd Servers {sorted(got)}, want {sorted(want)}"
+
+    c.run(f"{stack}: the meshed edge has a Linkerd Server per entry and webhook port", edge_servers)
 
     def linkerd_policy() -> str | None:
         servers = env.kubectl("-n", ns, "get", "servers.policy.linkerd.io")["items"]
