@@ -26,7 +26,7 @@ func main() {
 		// The cluster's ingress-nginx, already installed: described, not installed.
 		existing := true
 		nginx, err := grpckube.NewNginxIngressController(ctx, "nginx", &grpckube.NginxIngressControllerArgs{
-			Install: &grpckube.InstallArgsArgs{Existing: &existing},
+			Install: &grpckube.InstallArgs{Existing: &existing},
 		})
 		if err != nil {
 			return err
