@@ -257,22 +257,42 @@ class EdgeConfig(ArgsModel):
     kubernetes_api_cidrs: list[str] = ["0.0.0.0/0"]
     """Where the controllers reach the Kubernetes API (default `0.0.0.0/0`); the addresses of
     `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`."""
-    kubernetes_api_port: int = 443
-    """Port of the API server's endpoints (default 443). NetworkPolicies see the endpoint after
-    the `kubernetes` Service (443) is translated, so this is the port the API server listens
-    on: 443 on many managed clusters, 6443 on kubeadm, kind, k3s and most self-managed ones."""
+    kubernetes_api_ports: list[int] = [443, 6443]
+    """Ports of the API server's endpoints (default 443 and 6443). NetworkPolicies see the
+    endpoint after the `kubernetes` Service (443) is translated, so these are the ports the API
+    server listens on: 443 on many managed clusters, 6443 on kubeadm, kind, k3s and most
+    self-managed ones. Keep only yours to narrow it."""
 
     @field_validator("client_cidrs", "webhook_client_cidrs", "kubernetes_api_cidrs")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         return check_edge_cidrs(v, title="EdgeConfig")
 
-    @field_validator("kubernetes_api_port")
+    @field_validator("kubernetes_api_ports", mode="before")
     @classmethod
-    def _port(cls, v: int) -> int:
-        if not 1 <= v <= 65535:
+    def _numbers(cls, v: Any) -> Any:
+        # YAML `"6443"` is a string; pydantic would quietly make it a number.
+        quoted = [p for p in v if isinstance(p, str)] if isinstance(v, list) else []
+        if quoted:
             raise ValueError(
-                "a port is 1 to 65535. Fix: give the API server's endpoint port, e.g. 443 or 6443."
+                f"ports must be numbers, got the string(s) {quoted}. Fix: write them without "
+                "quotes, e.g. [443, 6443]."
+            )
+        return v
+
+    @field_validator("kubernetes_api_ports")
+    @classmethod
+    def _ports(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError(
+                "no port would leave the controllers without the Kubernetes API. Fix: give the "
+                "API server's endpoint ports, e.g. [443] or [6443], or keep the default."
+            )
+        bad = [p for p in v if not 1 <= p <= 65535]
+        if bad:
+            raise ValueError(
+                f"{bad} not between 1 and 65535. Fix: give the API server's endpoint ports, "
+                "e.g. [443] or [6443]."
             )
         return v
 
@@ -875,7 +895,7 @@ class GrpcPlatform(Component):
                     edge_client_cidrs=edge.client_cidrs,
                     webhook_client_cidrs=edge.webhook_client_cidrs,
                     kubernetes_api_cidrs=edge.kubernetes_api_cidrs,
-                    kubernetes_api_port=edge.kubernetes_api_port,
+                    kubernetes_api_ports=edge.kubernetes_api_ports,
                 ),
                 connections=local,
                 ingresses=ingresses,

@@ -759,7 +759,7 @@ class EdgeWorkload(ArgsModel):
     `webhook_client_cidrs` (default none)."""
     kubernetes_api: bool = False
     """The pods call the Kubernetes API (controllers, certificate Jobs): egress to the
-    policy's `kubernetes_api_cidrs` on `kubernetes_api_port` (default False). Plain: it
+    policy's `kubernetes_api_cidrs` on `kubernetes_api_ports` (default False). Plain: it
     decides whether the rule exists."""
     metrics_ports: tuple[pulumi.Input[int], ...] = ()
     """Prometheus ports of the pods, opened only to the policy's `metrics_from_namespaces`
@@ -864,12 +864,13 @@ class ZeroTrustPolicyArgs(ArgsModel):
     its address differs by cluster). Narrow it to the API server's endpoint addresses
     (`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`); add
     `::/0` or the IPv6 endpoints on an IPv6 cluster."""
-    kubernetes_api_port: pulumi.Input[int] = 443
-    """Port of the API server's endpoints (default 443). Pods dial the `kubernetes` Service on
-    443, but a NetworkPolicy is enforced after kube-proxy (or the eBPF dataplane) has
-    translated the Service address to an endpoint, so the rule must name the port the API
-    server itself listens on: 443 on many managed clusters, 6443 on kubeadm, kind, k3s and
-    most self-managed ones (the endpointslice above shows it)."""
+    kubernetes_api_ports: pulumi.Input[list[pulumi.Input[int]]] = [443, 6443]
+    """Ports of the API server's endpoints (default 443 and 6443). Pods dial the `kubernetes`
+    Service on 443, but a NetworkPolicy is enforced after kube-proxy (or the eBPF dataplane)
+    has translated the Service address to an endpoint, so the rule must name the port the API
+    server itself listens on: 443 on many managed clusters, 6443 on kubeadm, kind, k3s and most
+    self-managed ones (the endpointslice above shows it). Both by default, so a controller is
+    not cut off from the API on either kind of cluster; keep only yours to narrow it."""
 
     @field_validator("namespace", "dns_namespace", "linkerd_namespace")
     @classmethod
@@ -896,10 +897,18 @@ class ZeroTrustPolicyArgs(ArgsModel):
             ),
         )
 
-    @field_validator("kubernetes_api_port")
+    @field_validator("kubernetes_api_ports")
     @classmethod
-    def _api_port(cls, v: int) -> int:
-        return check_port(v, what="kubernetes_api_port")
+    def _api_ports(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError(
+                "no port would leave the controllers without the Kubernetes API. Fix: give the "
+                "API server's endpoint port(s), or keep the default [443, 6443]."
+            )
+        _check_each(
+            v, lambda p: check_port(p, what="kubernetes_api_ports"), title="ZeroTrustPolicyArgs"
+        )
+        return v
 
     @pydantic.model_validator(mode="after")
     def _unique_edges(self) -> ZeroTrustPolicyArgs:
@@ -1287,7 +1296,10 @@ def _edge_egress(e: EdgeWorkload, args: ZeroTrustPolicyArgs) -> list[Any]:
     rules: list[Any] = []
     if e.kubernetes_api:
         rules.append(
-            {"to": _ip_peers(args.kubernetes_api_cidrs), "ports": _tcp([args.kubernetes_api_port])}
+            {
+                "to": _ip_peers(args.kubernetes_api_cidrs),
+                "ports": lift(_tcp, args.kubernetes_api_ports),
+            }
         )
     for peer in e.allow_to:
         rules.append({"to": [_namespaced_peer(peer)], "ports": _tcp(peer.ports)})

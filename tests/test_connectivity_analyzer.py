@@ -73,8 +73,8 @@ GRPC_MESHED = "TCP 4143,50051"
 """A gRPC server's container port, plus Linkerd's inbound proxy port when both sides are
 meshed."""
 DNS_PORTS = "TCP+UDP 53"
-KUBERNETES_API = "TCP 443"
-"""The API server's endpoint port (policies.edge.kubernetes_api_port, default 443) on
+KUBERNETES_API = "TCP 443,6443"
+"""The API server's endpoint ports (policies.edge.kubernetes_api_ports, default 443 and 6443) on
 kubernetes_api_cidrs (default 0.0.0.0/0, so IPv4 only)."""
 EVERYWHERE = (INTERNET, INTERNET_V6)
 """policies.edge.client_cidrs and webhook_client_cidrs by default: `0.0.0.0/0` and `::/0`."""

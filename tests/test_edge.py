@@ -28,7 +28,11 @@ from grpc_kube.zero_trust_policy import (
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 EDGE_NAMESPACES = {"ingress-nginx", "grpc-gateway", "nginx-gateway"}
 ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
-API_443 = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+# The Kubernetes API by default: anywhere, on both usual endpoint ports (443, kubeadm 6443).
+API = {
+    "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}],
+}
 DNS = {
     "to": [
         {
@@ -150,7 +154,7 @@ def test_dev_isolates_the_ingress_nginx_namespace(dev: Recording) -> None:
             "podSelector": {"matchLabels": CONTROLLER},
             "policyTypes": ["Egress"],
             "egress": [
-                API_443,
+                API,
                 # the backend's container port, and 4143: both proxies are meshed
                 {
                     "to": [
@@ -175,7 +179,7 @@ def test_dev_isolates_the_ingress_nginx_namespace(dev: Recording) -> None:
         "ingress-nginx-zero-trust-ingress-nginx-admission-egress": {
             "podSelector": {"matchLabels": ADMISSION},
             "policyTypes": ["Egress"],
-            "egress": [API_443],
+            "egress": [API],
         },
     }
 
@@ -253,7 +257,8 @@ def test_dev_edge_reachability(dev: Recording) -> None:
     assert not check(objs, controller, greeter, 8086)  # never the health port
     assert not check(objs, controller, Pod("grpc-demo", {"app": "other"}), 50051)
     assert check(objs, controller, api, 443) and check(objs, job, api, 443)
-    assert not check(objs, controller, api, 6443)
+    assert check(objs, controller, api, 6443)
+    assert not check(objs, controller, api, 8443)  # the API server's ports only
     assert check(objs, controller, dns, 53, "UDP")
     # The meshed controller's proxy reaches each control-plane component on its own ports only.
     assert check(objs, controller, IDENTITY, 8080)
@@ -303,12 +308,12 @@ def test_prod_isolates_the_gateway_and_control_plane_namespaces(prod: Recording)
         "nginx-gateway-zero-trust-ngf-nginx-gateway-fabric-egress": {
             "podSelector": {"matchLabels": NGF},
             "policyTypes": ["Egress"],
-            "egress": [API_443],
+            "egress": [API],
         },
         "nginx-gateway-zero-trust-ngf-nginx-gateway-fabric-cert-generator-egress": {
             "podSelector": {"matchLabels": CERT_JOB},
             "policyTypes": ["Egress"],
-            "egress": [API_443],
+            "egress": [API],
         },
     }
     assert _policies(prod, "grpc-gateway") == {
@@ -439,7 +444,7 @@ def test_edge_configuration_reaches_the_objects() -> None:
         "client_cidrs": ["203.0.113.0/24"],
         "webhook_client_cidrs": ["10.0.0.0/28"],
         "kubernetes_api_cidrs": ["10.0.0.0/28", "fd00::/64"],
-        "kubernetes_api_port": 6443,
+        "kubernetes_api_ports": [6443],
     }
     rec = run_stack("dev", _config("dev", policies={"edge": edge}))
     policies = _policies(rec, "ingress-nginx")
@@ -486,8 +491,12 @@ def test_isolate_false_leaves_the_edge_namespaces_open() -> None:
             {"webhook_client_cidrs": ["10.0.0.1/24"]},
             "policies.edge.webhook_client_cidrs[0]: got '10.0.0.1/24'",
         ),
-        ({"kubernetes_api_port": 0}, "policies.edge.kubernetes_api_port: got 0; a port is 1"),
-        ({"kubernetes_api_port": "6443"}, "kubernetes_api_port must be a number"),
+        ({"kubernetes_api_ports": [0]}, "policies.edge.kubernetes_api_ports: got [0]; [0] not"),
+        ({"kubernetes_api_ports": []}, "policies.edge.kubernetes_api_ports: got []; no port"),
+        (
+            {"kubernetes_api_ports": ["6443"]},
+            "policies.edge.kubernetes_api_ports: got ['6443']; ports must be numbers",
+        ),
         ({"kubernetes_api_cidr": ["10.0.0.0/8"]}, "policies.edge.kubernetes_api_cidr: unknown"),
     ],
 )
@@ -580,7 +589,7 @@ def test_edge_values_as_outputs_reach_the_policies_once_checked() -> None:
                 namespace="edge",
                 edge=(_edge(entry_ports=(pulumi.Output.from_input(443),), kubernetes_api=True),),
                 edge_client_cidrs=pulumi.Output.from_input(["203.0.113.0/24"]),
-                kubernetes_api_port=pulumi.Output.from_input(6443),
+                kubernetes_api_ports=pulumi.Output.from_input([6443]),
             ),
         )
 
