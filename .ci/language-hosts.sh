@@ -103,43 +103,7 @@ command -v go >/dev/null || { log "needs the go command (Go >= 1.26)"; exit 1; }
 mkdir -p "$BIN" "$SRC" "$LOGS"
 
 # ---- helpers --------------------------------------------------------------------------------
-
-# timed NAME CMD...: run CMD with its output in $LOGS/NAME.log, report the wall time; on failure
-# show the end of the log.
-timed() {
-    local name=$1 start rc=0
-    shift
-    start=$(date +%s)
-    log "building $name (log: $LOGS/$name.log)"
-    "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
-    log "$name: exit=$rc wall=$(($(date +%s) - start))s"
-    if [ "$rc" -ne 0 ]; then
-        tail -40 "$LOGS/$name.log" >&2
-        return "$rc"
-    fi
-}
-
-# modfile MODULE@VERSION: path of that module's go.mod in the module cache (downloads it).
-modfile() {
-    go mod download -json "$1" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p'
-}
-
-# replaces GOMOD: the replace directives of GOMOD, one "old => new" per line, both the block
-# form and the single-line form.
-replaces() {
-    awk '
-        /^replace \($/ { inblock = 1; next }
-        inblock && /^\)/ { inblock = 0; next }
-        inblock && /=>/ { sub(/^[ \t]+/, ""); sub(/[ \t]*\/\/.*$/, ""); print; next }
-        /^replace [^(]/ { sub(/^replace /, ""); sub(/[ \t]*\/\/.*$/, ""); print }
-    ' "$1"
-}
-
-# runs BIN ARGS...: the binary exists and `BIN ARGS` exits 0. Language hosts have no version
-# flag; `-help` (Go's flag package: usage, exit 0) proves the binary runs (grpc-kube-sdkgen: -h).
-runs() {
-    [ -x "$1" ] && "$@" >/dev/null 2>&1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/go-build-lib.sh"
 
 # ---- pulumi-language-nodejs and pulumi-language-go, from an old sdk/v3 -------------------------
 # `go install pkg@version` refuses sdk/v3 (its go.mod has a replace directive: golang.org/x/text

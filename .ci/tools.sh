@@ -85,61 +85,7 @@ command -v go >/dev/null || { log "needs the go command (Go >= 1.26)"; exit 1; }
 mkdir -p "$BIN" "$SRC" "$LOGS"
 
 # ---- helpers --------------------------------------------------------------------------------
-
-# timed NAME CMD...: run CMD with its output in $LOGS/NAME.log, report the wall time; on failure
-# show the end of the log.
-timed() {
-    local name=$1 start rc=0
-    shift
-    start=$(date +%s)
-    log "building $name (log: $LOGS/$name.log)"
-    "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
-    log "$name: exit=$rc wall=$(($(date +%s) - start))s"
-    if [ "$rc" -ne 0 ]; then
-        tail -40 "$LOGS/$name.log" >&2
-        return "$rc"
-    fi
-}
-
-# modfile MODULE@VERSION: path of that module's go.mod in the module cache (downloads it).
-# tools_go DIR PACKAGE...: a tools.go that imports the commands a wrapper module builds, so
-# `go mod tidy` keeps their dependencies in its go.mod.
-tools_go() {
-    local dir=$1 pkg
-    shift
-    {
-        printf '//go:build tools\n\n'
-        printf '// Package tools only pins the commands this wrapper builds, for go mod tidy.\n'
-        printf 'package tools\n\nimport (\n'
-        for pkg in "$@"; do printf '\t_ "%s"\n' "$pkg"; done
-        printf ')\n'
-    } >"$dir/tools.go"
-}
-
-modfile() {
-    go mod download -json "$1" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p'
-}
-
-# moddir MODULE@VERSION: extracted source directory of that module (downloads it).
-moddir() {
-    go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
-}
-
-# replaces GOMOD: the replace directives of GOMOD, one "old => new" per line, both the block
-# form and the single-line form.
-replaces() {
-    awk '
-        /^replace \($/ { inblock = 1; next }
-        inblock && /^\)/ { inblock = 0; next }
-        inblock && /=>/ { sub(/^[ \t]+/, ""); sub(/[ \t]*\/\/.*$/, ""); print; next }
-        /^replace [^(]/ { sub(/^replace /, ""); sub(/[ \t]*\/\/.*$/, ""); print }
-    ' "$1"
-}
-
-# runs BIN ARGS...: the binary exists and `BIN ARGS` (a version or help command) exits 0.
-runs() {
-    [ -x "$1" ] && "$@" >/dev/null 2>&1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/go-build-lib.sh"
 
 # ---- Kubernetes: kube-apiserver, kube-controller-manager, kubectl ---------------------------
 # k8s.io/kubernetes requires every k8s.io/* staging module at v0.0.0 and replaces it with
@@ -238,8 +184,10 @@ build_pulumi() {
 # which is not part of the CLI. Since 2023 its source is its own module,
 # github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, and the proxy refuses every
 # version of it ("403 This module version is not available"). Before that it was a package of
-# sdk/v3 itself; v3.68.0 is the newest served sdk/v3 that still contains it, so that is what is
-# built: upstream's real host, but 3.68.0 next to a 3.274.0 CLI and a 3.272.0 Python SDK.
+# sdk/v3 itself, and v3.68.0 still contains it: that is what is built here, upstream's real
+# host, 3.68.0 next to a 3.274.0 CLI and a 3.272.0 Python SDK. (The proxy's version list hides
+# newer ones: v3.79.0 is the last that contains it. .ci/language-hosts.sh builds that one with a
+# fix for running plugins, and the e2e puts it first on PATH; this one runs the Python stacks.)
 # Measured to work (pulumi up / preview --expect-no-changes / destroy), with one difference: it
 # predates the engine passing runtime options in the RunRequest, so `runtime.options.virtualenv`
 # in Pulumi.yaml is NOT honoured; it runs the first `python` on PATH, so put the venv's bin/ first
