@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pulumi
 import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import InitErrorDetails
 
 from ._inputs import contains_output, is_output
 
@@ -272,6 +273,23 @@ def _plain_types(annotation: Any) -> set[Any]:
     if origin is not None:  # Awaitable[T], Output[T], list[T], Literal[...]: not a plain number
         return {origin}
     return {annotation}
+
+
+def check_each(values: Iterable[Any], check: Callable[[Any], object], *, title: str) -> None:
+    """Run `check` on every entry of a list and report EVERY bad one under its own index
+    (`probe_networks[2]: ...`), not only the first: a list of ten CIDRs with three typos then
+    takes one run to fix, not three. For validators: pydantic keeps each line of the
+    ValidationError raised, under the field."""
+    errors: list[InitErrorDetails] = []
+    for i, value in enumerate(values):
+        try:
+            check(value)
+        except ValueError as exc:
+            errors.append(
+                InitErrorDetails(type="value_error", loc=(i,), input=value, ctx={"error": exc})
+            )
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

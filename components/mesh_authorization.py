@@ -21,14 +21,12 @@ Namespace resource orders every policy object after it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import ValidationError
-from pydantic_core import InitErrorDetails
 
 from ._inputs import contains_output, fmt, gate, is_output, lift
 from ._ordering import Component
@@ -38,6 +36,7 @@ from ._validation import (
     check_cidr,
     check_dns_label,
     check_dns_subdomain,
+    check_each,
     field_validator,
     validate_model,
 )
@@ -107,22 +106,6 @@ class ServiceAccountRef:
         return fmt("{}.{}.serviceaccount.identity.linkerd.cluster.local", self.name, self.namespace)
 
 
-def _check_each(values: Iterable[Any], check: Callable[[Any], object], *, title: str) -> None:
-    """Run `check` on every entry of a list and report EVERY bad one under its own index
-    (`probe_networks[2]: ...`), not only the first."""
-    errors: list[InitErrorDetails] = []
-    for i, value in enumerate(values):
-        try:
-            check(value)
-        except ValueError as exc:
-            errors.append(
-                InitErrorDetails(type="value_error", loc=(i,), input=value, ctx={"error": exc})
-            )
-    if errors:
-        # pydantic keeps each line of a ValidationError raised in a validator, under the field.
-        raise ValidationError.from_exception_data(title, errors)
-
-
 class MeshAuthorizationArgs(ArgsModel):
     """Arguments of MeshAuthorization. All optional."""
 
@@ -142,7 +125,7 @@ class MeshAuthorizationArgs(ArgsModel):
                 "no probe network would leave kubelet probes denied and the pods never Ready. "
                 "Fix: list the node CIDRs, or keep the default ('0.0.0.0/0', '::/0')."
             )
-        _check_each(v, lambda cidr: check_cidr(cidr, what="network"), title="MeshAuthorizationArgs")
+        check_each(v, lambda cidr: check_cidr(cidr, what="network"), title="MeshAuthorizationArgs")
         return v
 
 
@@ -495,7 +478,7 @@ class EdgeAuthorizationArgs(ArgsModel):
                 "no network would leave the port refused to everyone. Fix: list the networks, "
                 "or keep the default ('0.0.0.0/0', '::/0')."
             )
-        _check_each(v, lambda cidr: check_cidr(cidr, what="network"), title="EdgeAuthorizationArgs")
+        check_each(v, lambda cidr: check_cidr(cidr, what="network"), title="EdgeAuthorizationArgs")
         return v
 
 

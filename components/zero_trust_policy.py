@@ -26,8 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import pulumi
 import pulumi_kubernetes as k8s
 import pydantic
-from pydantic import ValidationError, ValidationInfo
-from pydantic_core import InitErrorDetails
+from pydantic import ValidationInfo
 
 from ._inputs import DeferredChecks, contains_output, gate, is_output, lift
 from ._ordering import Component
@@ -37,6 +36,7 @@ from ._validation import (
     check_cidr,
     check_dns_label,
     check_dns_subdomain,
+    check_each,
     check_label_map,
     check_port,
     field_validator,
@@ -129,23 +129,6 @@ def _namespace(value: str, what: str = "namespace") -> str:
     return check_dns_label(value, what=what, must_start_with_letter=False)
 
 
-def _check_each(values: Iterable[Any], check: Callable[[Any], object], *, title: str) -> None:
-    """Run `check` on every entry of a list and report EVERY bad one under its own index
-    (`except_[2]: ...`), not only the first: a list of ten CIDRs with three typos then takes one
-    run to fix, not three."""
-    errors: list[InitErrorDetails] = []
-    for i, value in enumerate(values):
-        try:
-            check(value)
-        except ValueError as exc:
-            errors.append(
-                InitErrorDetails(type="value_error", loc=(i,), input=value, ctx={"error": exc})
-            )
-    if errors:
-        # pydantic keeps each line of a ValidationError raised in a validator, under the field.
-        raise ValidationError.from_exception_data(title, errors)
-
-
 def _show(value: Any) -> str:
     """A value for an error message: its repr, or "(an Output)" when it is not known yet."""
     return "(an Output)" if contains_output(value) else repr(value)
@@ -203,7 +186,7 @@ class LabelSelectorRequirement(ArgsModel):
     def _values(cls, v: list[str], info: ValidationInfo) -> list[str]:
         key = info.data.get("key")
         key = key if isinstance(key, str) else "key"
-        _check_each(
+        check_each(
             v,
             lambda value: check_label_map({key: value}, what="label selector"),
             title="LabelSelectorRequirement",
@@ -302,7 +285,7 @@ class IpBlock(ArgsModel):
                     f"{cidr} (a longer prefix inside it), or widen cidr."
                 )
 
-        _check_each(v, one, title="IpBlock")
+        check_each(v, one, title="IpBlock")
         return v
 
     def to_k8s(self) -> dict[str, Any]:
@@ -655,7 +638,7 @@ ANYWHERE = ("0.0.0.0/0", "::/0")
 def _check_cidr_list(v: list[str], *, title: str, empty: str) -> list[str]:
     if not v:
         raise ValueError(empty)
-    _check_each(v, check_cidr, title=title)
+    check_each(v, check_cidr, title=title)
     if len(set(v)) != len(v):
         raise ValueError("a CIDR is listed twice. Fix: list each once.")
     return v
@@ -683,7 +666,7 @@ def _check_port_list(v: Sequence[Any], *, title: str) -> Sequence[Any]:
             raise ValueError(f"a port must be a number, got {port!r}. Fix: give e.g. 443.")
         check_port(port)
 
-    _check_each(v, one, title=title)
+    check_each(v, one, title=title)
     plain_ports = [p for p in v if not is_output(p)]
     if len(set(plain_ports)) != len(plain_ports):
         raise ValueError("a port is listed twice. Fix: list each once.")
@@ -880,7 +863,7 @@ class ZeroTrustPolicyArgs(ArgsModel):
     @field_validator("metrics_from_namespaces")
     @classmethod
     def _metrics(cls, v: list[str]) -> list[str]:
-        _check_each(v, _namespace, title="ZeroTrustPolicyArgs")
+        check_each(v, _namespace, title="ZeroTrustPolicyArgs")
         if len(set(v)) != len(v):
             raise ValueError("a namespace is listed twice. Fix: list each once.")
         return v
@@ -905,7 +888,7 @@ class ZeroTrustPolicyArgs(ArgsModel):
                 "no port would leave the controllers without the Kubernetes API. Fix: give the "
                 "API server's endpoint port(s), or keep the default [443, 6443]."
             )
-        _check_each(
+        check_each(
             v, lambda p: check_port(p, what="kubernetes_api_ports"), title="ZeroTrustPolicyArgs"
         )
         return v
