@@ -13,11 +13,13 @@ import pulumi
 import pytest
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
+from test_stacks import raw
 
 from grpc_kube import package
 from grpc_kube.grpc_ingress import GrpcIngress, GrpcIngressArgs
 from grpc_kube.grpc_service import GrpcService, GrpcServiceArgs
 from grpc_kube.nginx_ingress_controller import NginxIngressController, NginxIngressControllerArgs
+from grpc_kube.stack import GrpcPlatform
 from grpc_kube.testing import Recording, run_program
 from grpc_kube.zero_trust_policy import Allow, ZeroTrustPolicy, ZeroTrustPolicyArgs
 
@@ -261,3 +263,46 @@ def test_refs_passed_as_whole_outputs_are_settled(provider: package.GrpcKubeProv
     # The component waits for the resources the values came from.
     component = rec.one("grpc-kube:index:GrpcIngress")
     assert "urn:pulumi:test::grpc-kube::grpc-kube:index:GrpcService::x" in component.dependencies
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def to_schema_names(value: Any, spec: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """A stack configuration written for Python (snake_case) as another language writes it,
+    guided by the schema: object properties are camelCased, map keys (labels, routes) kept."""
+    ref = spec.get("$ref", "")
+    if ref.startswith("#/types/"):
+        typ = schema["types"][ref.removeprefix("#/types/")]
+        if "enum" in typ:
+            return value
+        props = typ.get("properties", {})
+        return {_camel(k): to_schema_names(v, props[_camel(k)], schema) for k, v in value.items()}
+    if spec.get("type") == "array":
+        return [to_schema_names(v, spec["items"], schema) for v in value]
+    if spec.get("type") == "object" and "additionalProperties" in spec:
+        return {
+            k: to_schema_names(v, spec["additionalProperties"], schema) for k, v in value.items()
+        }
+    return value
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_whole_stack_through_the_package_equals_python(
+    stack: str, provider: package.GrpcKubeProvider, schema: dict[str, Any]
+) -> None:
+    """GrpcPlatform from another language: every nested type, enum, list and map of the stack
+    configuration goes through the schema's names and back, and the same objects come out."""
+    config = raw(stack)
+    inputs_spec = schema["resources"][TOKEN + "GrpcPlatform"]["inputProperties"]
+    camel = {
+        _camel(k): to_schema_names(v, inputs_spec[_camel(k)], schema) for k, v in config.items()
+    }
+    assert camel != config  # the names really differ
+
+    pkg = run_program(lambda: construct(provider, "grpc-kube", "GrpcPlatform", camel), stack=stack)
+    py = run_program(lambda: GrpcPlatform("grpc-kube", config), stack=stack)
+    assert len(objects(pkg)) > 20
+    assert objects(pkg) == objects(py)
