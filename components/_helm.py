@@ -19,7 +19,8 @@ import pulumi_kubernetes as k8s
 import pydantic
 import yaml
 
-from ._validation import ArgsModel, FieldError, field_validator
+from ._inputs import is_output
+from ._validation import ArgsModel, FieldError, InvalidArgumentError, field_validator
 
 __all__ = [
     "InstallArgs",
@@ -353,3 +354,18 @@ def ignored_when_existing(args: pydantic.BaseModel, facts: Sequence[str], *, whe
         f"{'is' if one else 'are'} ignored: {'it configures' if one else 'they configure'} an "
         f"installation. The existing one is described by {', '.join(facts)}."
     )
+
+
+def plain_release_name(release: Any, *, where: str, pods: str) -> str:
+    """A Helm release name that must be known when the program runs: the chart derives the
+    labels and names of `pods` from it, and edge policies are named and merged by them."""
+    if is_output(release):
+        raise InvalidArgumentError(
+            where,
+            [
+                f"release_name: an Output; the chart derives the {pods} pod labels and names "
+                "from it, and edge policies are named and merged by them. Fix: give "
+                "release_name as a plain string."
+            ],
+        )
+    return str(release)

@@ -31,14 +31,14 @@ from ._helm import (
     deep_merge,
     ignored_when_existing,
     local_chart_warnings,
+    plain_release_name,
     release_chart_args,
 )
-from ._inputs import gate, is_output, lift
+from ._inputs import gate, lift
 from ._namespaces import namespace_metadata
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
-    InvalidArgumentError,
     check_dns_label,
     field_validator,
     validate_model,
@@ -276,17 +276,7 @@ class NginxGatewayFabric(Component):
         self.register_outputs(outputs)
 
     def _plain_release(self) -> str:
-        release: Any = self.args.release_name
-        if is_output(release):
-            raise InvalidArgumentError(
-                self._where,
-                [
-                    "release_name: an Output; the chart derives the control plane's pod labels "
-                    "and names from it, and edge policies are named and merged by them. Fix: "
-                    "give release_name as a plain string."
-                ],
-            )
-        return str(release)
+        return plain_release_name(self.args.release_name, where=self._where, pods="control plane's")
 
     @property
     def control_plane_peer(self) -> PeerRef:

@@ -31,6 +31,7 @@ from ._helm import (
     check_local_charts,
     ignored_when_existing,
     local_chart_warnings,
+    plain_release_name,
     release_chart_args,
 )
 from ._inputs import fmt, gate, is_output, lift
@@ -43,7 +44,6 @@ from ._namespaces import (
 from ._ordering import Component
 from ._validation import (
     ArgsModel,
-    InvalidArgumentError,
     check_annotation_keys,
     check_dns_label,
     check_dns_subdomain,
@@ -537,16 +537,7 @@ class NginxIngressController(Component):
 
         The chart derives the pod labels and names from `release_name`, so it must be plain
         here."""
-        release: Any = self.args.release_name
-        if is_output(release):
-            raise InvalidArgumentError(
-                self._where,
-                [
-                    "release_name: an Output; the chart derives the controller's pod labels and "
-                    "names from it, and edge policies are named and merged by them. Fix: give "
-                    "release_name as a plain string."
-                ],
-            )
+        release = plain_release_name(self.args.release_name, where=self._where, pods="controller's")
         fullname = _chart_fullname(release)
         return (
             EdgeWorkload(

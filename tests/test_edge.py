@@ -683,3 +683,36 @@ def test_edge_authorization_refuses_bad_input(
         run_program(program)
     assert expected in str(err.value) and "Fix" in str(err.value), str(err.value)
     assert len(err.value.recording) == 0  # type: ignore[attr-defined]
+
+
+def test_edge_workloads_need_a_plain_release_name() -> None:
+    """The chart derives the pods' labels from the release name, so an Output there is refused
+    (with the fix) when the edge workloads are asked for, for both controllers."""
+    from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
+    from grpc_kube.nginx_gateway_fabric import NginxGatewayFabric, NginxGatewayFabricArgs
+    from grpc_kube.nginx_ingress_controller import (
+        NginxIngressController,
+        NginxIngressControllerArgs,
+    )
+
+    def ingress_nginx() -> None:
+        nginx = NginxIngressController(
+            "nginx",
+            NginxIngressControllerArgs(release_name=pulumi.Output.from_input("edge")),
+        )
+        nginx.edge_workloads  # noqa: B018
+
+    def gateway_fabric() -> None:
+        crds = GatewayApiCrds("crds", GatewayApiCrdsArgs(existing=True))
+        ngf = NginxGatewayFabric(
+            "ngf",
+            NginxGatewayFabricArgs(release_name=pulumi.Output.from_input("ngf")),
+            gateway_api_crds=crds,
+        )
+        ngf.edge_workloads(data_planes=())
+
+    for program, pods in ((ingress_nginx, "controller's"), (gateway_fabric, "control plane's")):
+        with pytest.raises(InvalidArgumentError) as err:
+            run_program(program)
+        assert f"release_name: an Output; the chart derives the {pods} pod labels" in str(err.value)
+        assert "Fix: give release_name as a plain string" in str(err.value)
