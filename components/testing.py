@@ -12,7 +12,9 @@ grpc-kube can test themselves the same way:
 Each call gets fresh mocks, a fresh root stack and a fresh event loop, so runs never leak into
 each other. Monitor calls run on the event loop's default thread pool: Pulumi's own inline
 executor recurses once per resource (RecursionError near 50 resources, measured), while the
-default pool stays fast at thousands of resources.
+default pool stays fast at thousands of resources. A program's callbacks (`transforms`, hooks)
+are called in-process by the mock monitor, so the SDK's callback server does not listen during
+a run (see _InProcessCallbackServer).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pulumi
+from pulumi.runtime import _callbacks as _sdk_callbacks
 from pulumi.runtime import mocks as _mocks
 from pulumi.runtime import resource as _sdk_resource
 from pulumi.runtime import rpc
@@ -303,6 +306,38 @@ class _LogCapture(logging.Handler):
             self.records.append((record.levelname.lower(), record.getMessage()))
 
 
+class _InProcessCallbackServer:
+    """Stands in for the grpc.aio server the SDK starts to serve a program's callbacks
+    (`transforms`, hooks). Under mocks the monitor calls those callbacks directly in this
+    process, so nothing needs to listen; and real grpc.aio servers started on a fresh event
+    loop per run crashed the interpreter inside grpc after some hundred runs with failing
+    Outputs (a segmentation fault in grpc's Cython code, reproduced by repeating one test)."""
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        pass
+
+    def add_registered_method_handlers(self, service: Any, handlers: Any) -> None:
+        pass
+
+    def add_insecure_port(self, address: str) -> int:
+        return 0
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self, grace: float | None) -> None:
+        pass
+
+
+class _AioWithoutNetwork:
+    """`grpc.aio` as the SDK's callback module sees it during a run: its server is the
+    in-process stand-in."""
+
+    @staticmethod
+    def server(*args: Any, **kwargs: Any) -> _InProcessCallbackServer:
+        return _InProcessCallbackServer()
+
+
 def run_program(
     program: Callable[[], Any],
     *,
@@ -345,6 +380,8 @@ def run_program(
     # declared; mocks have no engine to tell, and the walk is ~13% of a large run.
     saved_stack_trace = _sdk_resource._get_stack_trace
     _sdk_resource._get_stack_trace = _empty_stack_trace
+    saved_aio = getattr(_sdk_callbacks, "aio")  # noqa: B009 (not re-exported for mypy)
+    setattr(_sdk_callbacks, "aio", _AioWithoutNetwork)  # noqa: B010
     try:
         _settings.ROOT.set(None)
         pulumi.runtime.set_mocks(
@@ -369,6 +406,7 @@ def run_program(
             raise
     finally:
         _sdk_resource._get_stack_trace = saved_stack_trace
+        setattr(_sdk_callbacks, "aio", saved_aio)  # noqa: B010
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         for thread_loop in monitor.thread_loops:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
@@ -98,3 +100,19 @@ def test_a_cross_field_error_does_not_dump_the_whole_input() -> None:
     msg = str(err.value)
     assert "- (root): max_replicas (2) is below min_replicas (5)" in msg, msg
     assert "{" not in msg  # no dict of every argument
+
+
+def test_transforms_run_in_process_without_a_grpc_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program with `transforms` (GatewayApiCrds retains what the provider creates) runs
+    without the SDK's grpc.aio callback server: real ones, started on a fresh event loop per
+    run, crashed the interpreter after some hundred runs with failing Outputs."""
+    import grpc.aio
+
+    from grpc_kube.gateway_api_crds import GatewayApiCrds, GatewayApiCrdsArgs
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a grpc.aio server was started during a mocked run")
+
+    monkeypatch.setattr(grpc.aio, "server", refuse)
+    rec = run_program(lambda: GatewayApiCrds("crds", GatewayApiCrdsArgs()))
+    assert rec.one("kubernetes:yaml/v2:ConfigFile").retain_on_delete is True
