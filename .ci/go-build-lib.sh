@@ -1,5 +1,22 @@
-# Shared by .ci/tools.sh and .ci/language-hosts.sh (sourced after each defines `log` and
-# LOGS): running a build step with its log, and reading Go modules from the module cache.
+# Shared by .ci/tools.sh and .ci/language-hosts.sh, sourced once each has set KEY (every
+# version it builds, spelled out): the cache layout, the Go settings, running a build step with
+# its log, and reading Go modules from the module cache.
+
+CACHE_ROOT=${GRPC_KUBE_TOOLS_CACHE:-$HOME/.cache/grpc-kube-tools}
+ROOT="$CACHE_ROOT/$KEY"
+BIN="$ROOT/bin"
+SRC="$ROOT/src"
+LOGS="$ROOT/logs"
+
+# No VCS stamping (there is no VCS in a module zip); never switch Go toolchains behind our back.
+export GOFLAGS="-buildvcs=false ${GOFLAGS:-}"
+export GOTOOLCHAIN=local
+# 2 cores here; more parallel compiles only add memory pressure.
+GO_P=${GRPC_KUBE_TOOLS_GO_P:-2}
+
+log() { echo "$(basename "$0"): $*" >&2; }
+command -v go >/dev/null || { log "needs the go command (Go >= 1.26)"; exit 1; }
+mkdir -p "$BIN" "$SRC" "$LOGS"
 
 # timed NAME CMD...: run CMD with its output in $LOGS/NAME.log, report the wall time; on failure
 # show the end of the log.

@@ -83,26 +83,11 @@ YAML_VERSION=1.25.0
 # generators as this CLI's `pulumi package add` would drive.
 PULUMI_VERSION=3.274.0
 
-CACHE_ROOT=${GRPC_KUBE_TOOLS_CACHE:-$HOME/.cache/grpc-kube-tools}
 # RECIPE: bump when this script changes how a binary is built, so old caches are not reused.
 RECIPE=2
 KEY="langhosts-nodejs-${NODEJS_HOST_SDK_VERSION}_go-${GO_HOST_SDK_VERSION}_yaml-${YAML_VERSION}_pyfix-${PYTHON_HOST_SDK_VERSION}_cli-${PULUMI_VERSION}_r${RECIPE}"
-ROOT="$CACHE_ROOT/$KEY"
-BIN="$ROOT/bin"
-SRC="$ROOT/src"
-LOGS="$ROOT/logs"
-
-# No VCS stamping (there is no VCS in a module zip); never switch Go toolchains behind our back.
-export GOFLAGS="-buildvcs=false ${GOFLAGS:-}"
-export GOTOOLCHAIN=local
-# 2 cores here; more parallel compiles only add memory pressure.
-GO_P=${GRPC_KUBE_TOOLS_GO_P:-2}
-
-log() { echo "language-hosts.sh: $*" >&2; }
-command -v go >/dev/null || { log "needs the go command (Go >= 1.26)"; exit 1; }
-mkdir -p "$BIN" "$SRC" "$LOGS"
-
-# ---- helpers --------------------------------------------------------------------------------
+# The cache layout under $GRPC_KUBE_TOOLS_CACHE/<KEY>, the Go settings and the build helpers,
+# shared by tools.sh and language-hosts.sh.
 . "$(dirname "${BASH_SOURCE[0]}")/go-build-lib.sh"
 
 # ---- pulumi-language-nodejs and pulumi-language-go, from an old sdk/v3 -------------------------

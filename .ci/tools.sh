@@ -65,26 +65,11 @@ KUBE_VERSION=1.35.4
 KWOK_VERSION=0.8.0
 # etcd comes from Debian bookworm's etcd-server (3.4.23), not built.
 
-CACHE_ROOT=${GRPC_KUBE_TOOLS_CACHE:-$HOME/.cache/grpc-kube-tools}
 # RECIPE: bump when this script changes how a binary is built, so old caches are not reused.
 RECIPE=1
 KEY="pulumi-${PULUMI_VERSION}_langpy-${LANGHOST_SDK_VERSION}_k8sprov-${K8S_PROVIDER_VERSION}_kube-${KUBE_VERSION}_kwok-${KWOK_VERSION}_r${RECIPE}"
-ROOT="$CACHE_ROOT/$KEY"
-BIN="$ROOT/bin"
-SRC="$ROOT/src"
-LOGS="$ROOT/logs"
-
-# No VCS stamping (there is no VCS in a module zip); never switch Go toolchains behind our back.
-export GOFLAGS="-buildvcs=false ${GOFLAGS:-}"
-export GOTOOLCHAIN=local
-# 2 cores here; more parallel compiles only add memory pressure.
-GO_P=${GRPC_KUBE_TOOLS_GO_P:-2}
-
-log() { echo "tools.sh: $*" >&2; }
-command -v go >/dev/null || { log "needs the go command (Go >= 1.26)"; exit 1; }
-mkdir -p "$BIN" "$SRC" "$LOGS"
-
-# ---- helpers --------------------------------------------------------------------------------
+# The cache layout under $GRPC_KUBE_TOOLS_CACHE/<KEY>, the Go settings and the build helpers,
+# shared by tools.sh and language-hosts.sh.
 . "$(dirname "${BASH_SOURCE[0]}")/go-build-lib.sh"
 
 # ---- Kubernetes: kube-apiserver, kube-controller-manager, kubectl ---------------------------
