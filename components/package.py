@@ -75,7 +75,7 @@ from .peers import PeerRef
 from .stack import GrpcPlatform
 from .zero_trust_policy import Allow, PolicyType, ZeroTrustPolicy
 
-__all__ = ["PACKAGE_NAME", "GrpcKubeProvider", "package_components", "plain_data", "schema"]
+__all__ = ["PACKAGE_NAME", "GrpcKubeProvider", "plain_data", "schema"]
 
 PACKAGE_NAME = "grpc-kube"
 """The package name: type tokens are `grpc-kube:index:<Component>`, as the components register."""
@@ -610,11 +610,6 @@ class GrpcKubeProvider(ComponentProvider):
 
     def get_state(self, instance: Any, component_def: Any) -> dict[str, Any]:
         return super().get_state(_PlainView(instance), component_def)  # type: ignore[arg-type]
-
-
-def package_components() -> list[str]:
-    """The components the package serves, by name."""
-    return [e.component.__name__ for e in _EXPORTED]
 
 
 def schema(version: str = "0.0.0") -> dict[str, Any]:
